@@ -148,6 +148,13 @@ pub enum Interaction {
 impl PhotonTables {
     /// Builds the tables of the given materials (in that order). The vacuum gets zeros.
     pub fn new(materials: &[Material]) -> Result<Self, PhysicsError> {
+        Self::with_options(materials, true)
+    }
+
+    /// As [`PhotonTables::new`]; with `rayleigh = false` coherent scattering is removed
+    /// from the tables altogether (total and partial coefficients), as EGSnrc does when
+    /// Rayleigh scattering is switched off.
+    pub fn with_options(materials: &[Material], rayleigh: bool) -> Result<Self, PhysicsError> {
         let grid = EnergyGrid::default();
         let sf = scattering_functions()?;
         let x_grid = sf.x_grid.clone();
@@ -182,6 +189,9 @@ impl PhotonTables {
                 z_tot += n * z as f64;
             }
             for row in &mut mu {
+                if !rayleigh {
+                    row[1] = 0.0;
+                }
                 row[0] = row[1] + row[2] + row[3] + row[4];
             }
             let s_norm = if z_tot > 0.0 {
