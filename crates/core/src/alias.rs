@@ -29,7 +29,10 @@ impl std::fmt::Display for AliasError {
         match self {
             AliasError::Empty => write!(f, "no weights given: expected at least one"),
             AliasError::BadWeight(i, w) => {
-                write!(f, "weight {i} is {w}: expected a finite, non-negative number")
+                write!(
+                    f,
+                    "weight {i} is {w}: expected a finite, non-negative number"
+                )
             }
             AliasError::AllZero => write!(f, "all weights are zero: expected a positive sum"),
             AliasError::TooMany => write!(f, "more than 2^32-1 outcomes"),
@@ -140,7 +143,10 @@ mod tests {
         for i in 0..5 {
             let p = w[i] / tot;
             let sigma = (n as f64 * p * (1.0 - p)).sqrt();
-            assert!((c[i] as f64 - n as f64 * p).abs() <= 4.0 * sigma + 1e-9, "{i}: {c:?}");
+            assert!(
+                (c[i] as f64 - n as f64 * p).abs() <= 4.0 * sigma + 1e-9,
+                "{i}: {c:?}"
+            );
         }
         assert_eq!(c[1], 0);
     }
@@ -148,7 +154,10 @@ mod tests {
     #[test]
     fn bad_weights_are_reported() {
         assert_eq!(AliasTable::new(&[]).unwrap_err(), AliasError::Empty);
-        assert_eq!(AliasTable::new(&[0.0, 0.0]).unwrap_err(), AliasError::AllZero);
+        assert_eq!(
+            AliasTable::new(&[0.0, 0.0]).unwrap_err(),
+            AliasError::AllZero
+        );
         assert!(matches!(
             AliasTable::new(&[1.0, f64::NAN]).unwrap_err(),
             AliasError::BadWeight(1, _)

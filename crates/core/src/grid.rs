@@ -110,7 +110,12 @@ impl GridGeometry {
             voxel[r] = affine[r][r].abs();
             sign[r] = if affine[r][r] < 0.0 { -1.0 } else { 1.0 };
         }
-        Self::new(dims, voxel, [affine[0][3], affine[1][3], affine[2][3]], sign)
+        Self::new(
+            dims,
+            voxel,
+            [affine[0][3], affine[1][3], affine[2][3]],
+            sign,
+        )
     }
 
     /// The voxel-to-world affine (4x4, millimetres), as written into NIfTI files.
@@ -168,17 +173,19 @@ impl GridGeometry {
     /// World position [mm] to grid-frame position [mm].
     pub fn world_to_grid(&self, p: Vec3) -> Vec3 {
         let w = p.to_array();
-        Vec3::from_array([0, 1, 2].map(|a| {
-            self.axis_sign[a] * (w[a] - self.origin_mm[a]) + 0.5 * self.voxel_mm[a]
-        }))
+        Vec3::from_array(
+            [0, 1, 2]
+                .map(|a| self.axis_sign[a] * (w[a] - self.origin_mm[a]) + 0.5 * self.voxel_mm[a]),
+        )
     }
 
     /// Grid-frame position [mm] to world position [mm].
     pub fn grid_to_world(&self, p: Vec3) -> Vec3 {
         let g = p.to_array();
-        Vec3::from_array([0, 1, 2].map(|a| {
-            self.origin_mm[a] + self.axis_sign[a] * (g[a] - 0.5 * self.voxel_mm[a])
-        }))
+        Vec3::from_array(
+            [0, 1, 2]
+                .map(|a| self.origin_mm[a] + self.axis_sign[a] * (g[a] - 0.5 * self.voxel_mm[a])),
+        )
     }
 
     /// A world-frame direction expressed in the grid frame (axis flips only).
@@ -194,7 +201,8 @@ impl GridGeometry {
     pub fn voxel_centre_world(&self, ix: usize, iy: usize, iz: usize) -> Vec3 {
         let i = [ix, iy, iz];
         Vec3::from_array(
-            [0, 1, 2].map(|a| self.origin_mm[a] + self.axis_sign[a] * i[a] as f64 * self.voxel_mm[a]),
+            [0, 1, 2]
+                .map(|a| self.origin_mm[a] + self.axis_sign[a] * i[a] as f64 * self.voxel_mm[a]),
         )
     }
 
@@ -256,7 +264,11 @@ mod tests {
 
     #[test]
     fn rotated_affine_is_rejected() {
-        let aff = [[1.0, 0.5, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0]];
+        let aff = [
+            [1.0, 0.5, 0.0, 0.0],
+            [0.0, 1.0, 0.0, 0.0],
+            [0.0, 0.0, 1.0, 0.0],
+        ];
         assert_eq!(
             GridGeometry::from_affine([2, 2, 2], aff),
             Err(GridError::RotatedAffine)

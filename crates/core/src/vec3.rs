@@ -82,11 +82,7 @@ impl Vec3 {
             )
         } else {
             let s = if w >= 0.0 { 1.0 } else { -1.0 };
-            Self::new(
-                sin_theta * cos_phi,
-                sin_theta * sin_phi,
-                s * cos_theta,
-            )
+            Self::new(sin_theta * cos_phi, sin_theta * sin_phi, s * cos_theta)
         }
     }
 }

@@ -50,7 +50,13 @@ pub fn box_phantom(
 ) -> Result<Phantom, PhantomError> {
     let grid = GridGeometry::centred(dims_of(size_mm, voxel_mm)?, voxel_mm)?;
     let n = grid.len();
-    Phantom::from_labels(grid, vec![1; n], vec![entry(1, material, material)], None, nominal_density)
+    Phantom::from_labels(
+        grid,
+        vec![1; n],
+        vec![entry(1, material, material)],
+        None,
+        nominal_density,
+    )
 }
 
 /// A sphere of `material` (label 1, "sphere") of `radius_mm` centred at `centre_mm` (world
@@ -87,7 +93,10 @@ pub fn sphere_phantom(
     Phantom::from_labels(
         grid,
         labels,
-        vec![entry(0, "background", background), entry(1, "sphere", material)],
+        vec![
+            entry(0, "background", background),
+            entry(1, "sphere", material),
+        ],
         None,
         nominal_density,
     )
@@ -130,7 +139,10 @@ pub fn slab_phantom(
         }
     }
     let total: f64 = slabs.iter().map(|s| s.thickness_mm).sum();
-    let grid = GridGeometry::centred(dims_of([lateral_mm[0], lateral_mm[1], total], voxel_mm)?, voxel_mm)?;
+    let grid = GridGeometry::centred(
+        dims_of([lateral_mm[0], lateral_mm[1], total], voxel_mm)?,
+        voxel_mm,
+    )?;
     let [nx, ny, nz] = grid.dims;
     // Layer boundaries in the grid frame (z from 0 at the bottom face of the grid),
     // centred so the stack is centred like the grid.
@@ -144,7 +156,10 @@ pub fn slab_phantom(
     let mut labels = Vec::with_capacity(grid.len());
     for iz in 0..nz {
         let zc = (iz as f64 + 0.5) * voxel_mm[2];
-        let layer = bounds.iter().position(|&b| zc < b).unwrap_or(slabs.len() - 1);
+        let layer = bounds
+            .iter()
+            .position(|&b| zc < b)
+            .unwrap_or(slabs.len() - 1);
         labels.extend(std::iter::repeat_n(layer as u32 + 1, nx * ny));
     }
     let table = slabs
@@ -170,7 +185,10 @@ mod tests {
 
     #[test]
     fn sphere_volume_converges() {
-        let p = sphere_phantom("water", "vacuum", 20.0, [0.0; 3], [60.0; 3], [1.0; 3], nominal).unwrap();
+        let p = sphere_phantom(
+            "water", "vacuum", 20.0, [0.0; 3], [60.0; 3], [1.0; 3], nominal,
+        )
+        .unwrap();
         let m = p.label_masses_kg();
         let exact = 4.0 / 3.0 * std::f64::consts::PI * 8.0 * 1e-3; // 8 cm3 * 4/3 pi, kg
         assert!((m[1].1 - exact).abs() / exact < 0.01, "{} {exact}", m[1].1);
@@ -180,8 +198,16 @@ mod tests {
     #[test]
     fn slabs_stack_along_z() {
         let s = vec![
-            Slab { material: "water".into(), thickness_mm: 10.0, name: "a".into() },
-            Slab { material: "cortical_bone".into(), thickness_mm: 20.0, name: "b".into() },
+            Slab {
+                material: "water".into(),
+                thickness_mm: 10.0,
+                name: "a".into(),
+            },
+            Slab {
+                material: "cortical_bone".into(),
+                thickness_mm: 20.0,
+                name: "b".into(),
+            },
         ];
         let p = slab_phantom(&s, [10.0, 10.0], [5.0; 3], nominal).unwrap();
         assert_eq!(p.grid.dims, [2, 2, 6]);

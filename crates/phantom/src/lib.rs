@@ -162,11 +162,12 @@ impl Phantom {
         // Per table row: (material id, density).
         let mut row_props: Vec<(u16, f32)> = Vec::with_capacity(table.len());
         for e in &table {
-            let nominal = nominal_density(&e.material).ok_or_else(|| PhantomError::UnknownMaterial {
-                label: e.value,
-                name: e.name.clone(),
-                material: e.material.clone(),
-            })?;
+            let nominal =
+                nominal_density(&e.material).ok_or_else(|| PhantomError::UnknownMaterial {
+                    label: e.value,
+                    name: e.name.clone(),
+                    material: e.material.clone(),
+                })?;
             let rho = e.density_g_cm3.unwrap_or(nominal);
             if !(rho.is_finite() && rho >= 0.0) {
                 return Err(PhantomError::BadDensity {
@@ -316,14 +317,21 @@ mod tests {
         assert_eq!(p.material, vec![0, 1, 1, 0]);
         let m = p.label_masses_kg();
         assert!((m[0].1 - 2.0e-3).abs() < 1e-12 && (m[1].1 - 3.0e-3).abs() < 1e-12);
-        let p = Phantom::from_labels(grid(), vec![1, 2, 2, 1], t, Some(vec![0.5; 4]), nominal).unwrap();
+        let p =
+            Phantom::from_labels(grid(), vec![1, 2, 2, 1], t, Some(vec![0.5; 4]), nominal).unwrap();
         assert_eq!(p.density_g_cm3, vec![0.5; 4]);
     }
 
     #[test]
     fn unknown_label_names_the_voxel() {
-        let e = Phantom::from_labels(grid(), vec![1, 1, 7, 1], vec![entry(1, "water")], None, nominal)
-            .unwrap_err();
+        let e = Phantom::from_labels(
+            grid(),
+            vec![1, 1, 7, 1],
+            vec![entry(1, "water")],
+            None,
+            nominal,
+        )
+        .unwrap_err();
         assert_eq!(
             e.to_string(),
             "voxel (0, 1, 0) has label 7, which is not in the label table (labels in the table: 1)"
@@ -337,7 +345,13 @@ mod tests {
             Err(PhantomError::WrongLength { .. })
         ));
         assert!(matches!(
-            Phantom::from_labels(grid(), vec![1; 4], vec![entry(1, "water"), entry(1, "bone")], None, nominal),
+            Phantom::from_labels(
+                grid(),
+                vec![1; 4],
+                vec![entry(1, "water"), entry(1, "bone")],
+                None,
+                nominal
+            ),
             Err(PhantomError::DuplicateLabel(1))
         ));
         assert!(matches!(
@@ -345,7 +359,13 @@ mod tests {
             Err(PhantomError::UnknownMaterial { .. })
         ));
         assert!(matches!(
-            Phantom::from_labels(grid(), vec![1; 4], vec![entry(1, "water")], Some(vec![1.0, f64::NAN, 1.0, 1.0]), nominal),
+            Phantom::from_labels(
+                grid(),
+                vec![1; 4],
+                vec![entry(1, "water")],
+                Some(vec![1.0, f64::NAN, 1.0, 1.0]),
+                nominal
+            ),
             Err(PhantomError::BadDensity { .. })
         ));
     }

@@ -177,7 +177,9 @@ fn parse(text: &str) -> Result<Vec<ElementXs>, String> {
                 return Err(format!("line {ln2}: expected 6 numbers, found {}", v.len()));
             }
             if v[0] <= 0.0 || v[1..].iter().any(|x| *x < 0.0 || !x.is_finite()) {
-                return Err(format!("line {ln2}: non-positive energy or negative cross section"));
+                return Err(format!(
+                    "line {ln2}: non-positive energy or negative cross section"
+                ));
             }
             if let Some(&last) = ln_energy.last() {
                 if v[0].ln() < last {
@@ -225,7 +227,10 @@ mod tests {
         let k = *edges.iter().find(|e| (**e - 0.088).abs() < 0.001).unwrap();
         let below = pb.cross_section_barn(Process::Photoelectric, k * (1.0 - 1e-5));
         let above = pb.cross_section_barn(Process::Photoelectric, k * (1.0 + 1e-5));
-        assert!(above / below > 4.0 && above / below < 7.0, "{below} {above}");
+        assert!(
+            above / below > 4.0 && above / below < 7.0,
+            "{below} {above}"
+        );
         // Just below the edge, the value is the interpolation of the points below the edge,
         // not a blend with the point above it: NIST lists 1.910 cm2/g (total) below and
         // 7.683 above the lead K edge; the photoelectric part jumps accordingly.

@@ -38,7 +38,9 @@ pub enum PhysicsError {
         known: String,
     },
     /// An energy outside the range of the tables.
-    #[error("photon energy {energy_mev} MeV is outside the supported range {min_mev}..{max_mev} MeV")]
+    #[error(
+        "photon energy {energy_mev} MeV is outside the supported range {min_mev}..{max_mev} MeV"
+    )]
     EnergyOutOfRange {
         /// The energy asked for [MeV].
         energy_mev: f64,

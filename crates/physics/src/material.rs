@@ -118,12 +118,16 @@ impl MaterialDb {
             }
         }
         if spec.composition.is_empty() {
-            return Err(bad("composition is empty: expected mass fractions by element symbol".into()));
+            return Err(bad(
+                "composition is empty: expected mass fractions by element symbol".into(),
+            ));
         }
         let mut elements = Vec::new();
         for (sym, &w) in &spec.composition {
             let z = z_of_symbol(sym).map_err(|_| {
-                bad(format!("composition: '{sym}' is not a chemical symbol (Z = 1..100)"))
+                bad(format!(
+                    "composition: '{sym}' is not a chemical symbol (Z = 1..100)"
+                ))
             })?;
             if !(w.is_finite() && w >= 0.0) {
                 return Err(bad(format!(
@@ -151,10 +155,7 @@ impl MaterialDb {
                 density_g_cm3: spec.density_g_cm3,
                 mean_excitation_ev: spec.mean_excitation_ev,
                 elements,
-                source: spec
-                    .source
-                    .clone()
-                    .unwrap_or_else(|| "user-defined".into()),
+                source: spec.source.clone().unwrap_or_else(|| "user-defined".into()),
             },
         );
         Ok(())
@@ -209,7 +210,10 @@ mod tests {
             }
         }
         let e = db.get("unobtainium").unwrap_err().to_string();
-        assert!(e.contains("unobtainium") && e.contains("soft_tissue"), "{e}");
+        assert!(
+            e.contains("unobtainium") && e.contains("soft_tissue"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -222,11 +226,20 @@ mod tests {
             source: None,
             composition: comp.iter().map(|(s, w)| (s.to_string(), *w)).collect(),
         };
-        let e = db.add("x", &spec(-1.0, &[("H", 1.0)])).unwrap_err().to_string();
+        let e = db
+            .add("x", &spec(-1.0, &[("H", 1.0)]))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("density_g_cm3"), "{e}");
-        let e = db.add("x", &spec(1.0, &[("Qq", 1.0)])).unwrap_err().to_string();
+        let e = db
+            .add("x", &spec(1.0, &[("Qq", 1.0)]))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("Qq"), "{e}");
-        let e = db.add("x", &spec(1.0, &[("H", 0.5)])).unwrap_err().to_string();
+        let e = db
+            .add("x", &spec(1.0, &[("H", 0.5)]))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("sum"), "{e}");
         db.add("x", &spec(1.0, &[("H", 0.1), ("O", 0.9)])).unwrap();
         assert_eq!(db.get("x").unwrap().elements.len(), 2);

@@ -17,9 +17,9 @@
 //! the mean energy of a branch chosen by yield instead (its tabulated spectrum mixes both).
 
 use crate::error::{data_err, PhysicsError};
+use pedisim_core::constants::ELECTRON_MASS_MEV;
 use pedisim_core::rng::StreamRng;
 use pedisim_core::AliasTable;
-use pedisim_core::constants::ELECTRON_MASS_MEV;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -82,7 +82,12 @@ impl NuclideData {
     /// Mean photon energy emitted per decay [MeV]: gamma and X-ray lines plus the two
     /// 511 keV annihilation photons of each positron, as tabulated by ICRP-107.
     pub fn mean_photon_energy_mev(&self) -> f64 {
-        let lines: f64 = self.gamma.iter().chain(&self.xray).map(|l| l[0] * l[1]).sum();
+        let lines: f64 = self
+            .gamma
+            .iter()
+            .chain(&self.xray)
+            .map(|l| l[0] * l[1])
+            .sum();
         let pos: f64 = self.beta_plus.iter().map(|b| b[1]).sum();
         lines + pos * 2.0 * ELECTRON_MASS_MEV
     }
@@ -259,7 +264,11 @@ impl SpectrumSampler {
         let a = 0.5 * (p1 - p0) * de;
         let b = p0 * de;
         let t = if a.abs() < 1e-12 * b.abs().max(1e-300) {
-            if b > 0.0 { c / b } else { 0.5 }
+            if b > 0.0 {
+                c / b
+            } else {
+                0.5
+            }
         } else {
             let disc = (b * b + 4.0 * a * c).max(0.0);
             (2.0 * c) / (b + disc.sqrt())
@@ -288,8 +297,12 @@ impl DecaySampler {
     pub fn new(name: &str) -> Result<Self, PhysicsError> {
         let d = nuclide(name)?;
         let photons: Vec<[f64; 2]> = d.gamma.iter().chain(&d.xray).copied().collect();
-        let electrons: Vec<[f64; 2]> =
-            d.auger.iter().chain(&d.internal_conversion).copied().collect();
+        let electrons: Vec<[f64; 2]> = d
+            .auger
+            .iter()
+            .chain(&d.internal_conversion)
+            .copied()
+            .collect();
         let ym: f64 = d.beta_minus.iter().map(|b| b[1]).sum();
         let yp: f64 = d.beta_plus.iter().map(|b| b[1]).sum();
         let spectrum = if ym > 0.0 && yp > 0.0 {
@@ -351,7 +364,9 @@ mod tests {
 
     #[test]
     fn required_nuclides_are_present() {
-        for n in ["Tc-99m", "I-123", "I-131", "In-111", "Lu-177", "F-18", "Ga-68", "Y-90"] {
+        for n in [
+            "Tc-99m", "I-123", "I-131", "In-111", "Lu-177", "F-18", "Ga-68", "Y-90",
+        ] {
             let d = nuclide(n).unwrap();
             assert!(d.half_life_s > 0.0, "{n}");
         }
@@ -363,12 +378,11 @@ mod tests {
     fn tc99m_principal_gamma_is_icrp107() {
         // ICRP-107 (and ENSDF): gamma 2 of Tc-99m, 140.511 keV, 0.8906 per decay.
         let d = nuclide("Tc-99m").unwrap();
-        let g = d
-            .gamma
-            .iter()
-            .max_by(|a, b| a[1].total_cmp(&b[1]))
-            .unwrap();
-        assert!((g[0] - 0.140511).abs() < 1e-6 && (g[1] - 0.8906).abs() < 1e-4, "{g:?}");
+        let g = d.gamma.iter().max_by(|a, b| a[1].total_cmp(&b[1])).unwrap();
+        assert!(
+            (g[0] - 0.140511).abs() < 1e-6 && (g[1] - 0.8906).abs() < 1e-4,
+            "{g:?}"
+        );
         // F-18: one positron per 96.73 % of decays, so 0.9886 MeV of annihilation photons.
         let f = nuclide("F-18").unwrap();
         assert!((f.mean_photon_energy_mev() - 0.9673 * 1.021998).abs() < 1e-4);
@@ -377,7 +391,9 @@ mod tests {
     /// Sampled mean energies per decay equal the tabulated means within 4 standard errors.
     #[test]
     fn sampled_means_match_tables() {
-        for name in ["Tc-99m", "I-131", "F-18", "Y-90", "Lu-177", "Ga-68", "In-111", "I-123"] {
+        for name in [
+            "Tc-99m", "I-131", "F-18", "Y-90", "Lu-177", "Ga-68", "In-111", "I-123",
+        ] {
             let d = nuclide(name).unwrap();
             let s = DecaySampler::new(name).unwrap();
             let n = 200_000;

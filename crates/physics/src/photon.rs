@@ -29,7 +29,9 @@ use crate::elements::{element, Process};
 use crate::error::PhysicsError;
 use crate::material::Material;
 use crate::scattering::scattering_functions;
-use pedisim_core::constants::{BARN_TO_CM2_PER_G, ELECTRON_MASS_MEV, HC_KEV_ANGSTROM, PAIR_THRESHOLD_MEV};
+use pedisim_core::constants::{
+    BARN_TO_CM2_PER_G, ELECTRON_MASS_MEV, HC_KEV_ANGSTROM, PAIR_THRESHOLD_MEV,
+};
 use pedisim_core::rng::StreamRng;
 
 /// Lowest energy of the tables [MeV] (1 keV, the start of the XCOM grid).
@@ -78,7 +80,8 @@ impl EnergyGrid {
     /// Grid position of `energy_mev` (clamped to the grid).
     #[inline]
     pub fn index(&self, energy_mev: f64) -> EnergyIndex {
-        let t = ((energy_mev.ln() - self.ln_e_min) * self.inv_step).clamp(0.0, (N_ENERGY - 1) as f64);
+        let t =
+            ((energy_mev.ln() - self.ln_e_min) * self.inv_step).clamp(0.0, (N_ENERGY - 1) as f64);
         let bin = (t as usize).min(N_ENERGY - 2);
         EnergyIndex {
             bin,
@@ -391,7 +394,10 @@ impl PhotonTables {
         }
         loop {
             let target = rng.uniform() * c_max;
-            let j = m.f2_cumulative.partition_point(|&c| c <= target).clamp(1, self.q_grid.len() - 1);
+            let j = m
+                .f2_cumulative
+                .partition_point(|&c| c <= target)
+                .clamp(1, self.q_grid.len() - 1);
             let (c0, c1) = (m.f2_cumulative[j - 1], m.f2_cumulative[j]);
             let (q0, q1) = (self.q_grid[j - 1], self.q_grid[j]);
             let q = if c1 > c0 {
@@ -424,12 +430,16 @@ impl PhotonTables {
 /// Reference mass attenuation coefficient [cm^2/g] of a material, computed directly from the
 /// XCOM element data at `energy_mev` (log-log interpolation of every element, no energy
 /// grid). Used to validate the tables and the transport against XCOM.
-pub fn xcom_mass_attenuation_cm2_g(material: &Material, energy_mev: f64) -> Result<f64, PhysicsError> {
+pub fn xcom_mass_attenuation_cm2_g(
+    material: &Material,
+    energy_mev: f64,
+) -> Result<f64, PhysicsError> {
     let mut mu = 0.0;
     for &(z, w) in &material.elements {
         let el = element(z)?;
         for p in Process::ALL {
-            mu += w * el.cross_section_barn(p, energy_mev) * BARN_TO_CM2_PER_G / el.atomic_weight_g_mol;
+            mu += w * el.cross_section_barn(p, energy_mev) * BARN_TO_CM2_PER_G
+                / el.atomic_weight_g_mol;
         }
     }
     Ok(mu)

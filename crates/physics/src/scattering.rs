@@ -41,7 +41,10 @@ fn parse(text: &str) -> Result<ScatteringFunctions, String> {
         .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'));
     let nums = |ln: usize, l: &str| -> Result<Vec<f64>, String> {
         l.split_whitespace()
-            .map(|s| s.parse::<f64>().map_err(|_| format!("line {ln}: '{s}' is not a number")))
+            .map(|s| {
+                s.parse::<f64>()
+                    .map_err(|_| format!("line {ln}: '{s}' is not a number"))
+            })
             .collect()
     };
     let (ln, head) = lines.next().ok_or("empty file")?;
@@ -71,7 +74,10 @@ fn parse(text: &str) -> Result<ScatteringFunctions, String> {
         let (ln2, vl) = lines.next().ok_or(format!("line {ln}: values missing"))?;
         let v = nums(ln2, vl)?;
         if v.len() != n {
-            return Err(format!("line {ln2}: expected {n} values, found {}", v.len()));
+            return Err(format!(
+                "line {ln2}: expected {n} values, found {}",
+                v.len()
+            ));
         }
         match h[0] {
             "S" => s[z - 1] = v,

@@ -73,7 +73,9 @@ fn compton_with_binding_matches_kn_times_s() {
     let t = water_tables();
     for (k, e) in [0.02, 0.05, 0.1405, 0.5].iter().enumerate() {
         let mut r = StreamRng::new(202, domain::SETUP, k as u64);
-        let s: Vec<f64> = (0..200_000).map(|_| t.sample_compton(0, *e, &mut r).1).collect();
+        let s: Vec<f64> = (0..200_000)
+            .map(|_| t.sample_compton(0, *e, &mut r).1)
+            .collect();
         let pdf = |c: f64| {
             let x = e * 1e3 * ((1.0 - c) * 0.5).sqrt() / HC_KEV_ANGSTROM;
             klein_nishina_dcs(*e, c) * t.incoherent_scattering_fraction(0, x)
@@ -84,7 +86,10 @@ fn compton_with_binding_matches_kn_times_s() {
         // relative to free Klein-Nishina.
         if *e == 0.02 {
             let x2_free = chi2(&s, &expected(|c| klein_nishina_dcs(*e, c)));
-            assert!(x2_free > 10.0 * CHI2_999_59DOF, "binding not visible: {x2_free}");
+            assert!(
+                x2_free > 10.0 * CHI2_999_59DOF,
+                "binding not visible: {x2_free}"
+            );
         }
     }
 }
@@ -94,7 +99,9 @@ fn rayleigh_matches_thomson_times_f_squared() {
     let t = water_tables();
     for (k, e) in [0.015, 0.03, 0.1405].iter().enumerate() {
         let mut r = StreamRng::new(303, domain::SETUP, k as u64);
-        let s: Vec<f64> = (0..200_000).map(|_| t.sample_rayleigh(0, *e, &mut r)).collect();
+        let s: Vec<f64> = (0..200_000)
+            .map(|_| t.sample_rayleigh(0, *e, &mut r))
+            .collect();
         let x_max = e * 1e3 / HC_KEV_ANGSTROM;
         let q_max = x_max * x_max;
         // d sigma / d cos ~ (1 + cos^2) dC/dq, with dC/dq = F^2 (the sampler's own tabulation
@@ -134,7 +141,8 @@ fn integrated_incoherent_cross_section_matches_xcom() {
         for i in 0..n {
             let c = -1.0 + 2.0 * (i as f64 + 0.5) / n as f64;
             let r = 1.0 / (1.0 + k * (1.0 - c));
-            let dcs = 0.5 * CLASSICAL_ELECTRON_RADIUS_CM.powi(2) * r * r * (r + 1.0 / r - (1.0 - c * c));
+            let dcs =
+                0.5 * CLASSICAL_ELECTRON_RADIUS_CM.powi(2) * r * r * (r + 1.0 / r - (1.0 - c * c));
             let x = e * 1e3 * ((1.0 - c) * 0.5).sqrt() / HC_KEV_ANGSTROM;
             sigma += 2.0 * PI * dcs * 8.0 * t.incoherent_scattering_fraction(0, x) * 2.0 / n as f64;
         }

@@ -164,7 +164,12 @@ struct Scratch {
 
 impl<'a> Simulation<'a> {
     /// Prepares a simulation (computes the majorant over the media present).
-    pub fn new(model: &'a VoxelModel, tables: &'a PhotonTables, source: &'a Source, settings: Settings) -> Self {
+    pub fn new(
+        model: &'a VoxelModel,
+        tables: &'a PhotonTables,
+        source: &'a Source,
+        settings: Settings,
+    ) -> Self {
         let medium_material: Vec<u16> = model.media.iter().map(|m| m.material).collect();
         let medium_density: Vec<f64> = model.media.iter().map(|m| m.density_g_cm3 as f64).collect();
         let mut max_rho = vec![0.0f64; tables.len()];
@@ -200,17 +205,48 @@ impl<'a> Simulation<'a> {
         histories_per_batch: u64,
         control: &Control,
     ) -> Result<RunResult, TransportError> {
+        let n = self.model.grid.len();
+        self.run_with_stats(
+            seed,
+            batches,
+            BatchStats::new(n, histories_per_batch),
+            control,
+        )
+    }
+
+    /// As [`Simulation::run`], folding into `stats` (which may carry voxel groups, see
+    /// [`BatchStats::with_groups`]); its `histories_per_batch` sets the batch size.
+    pub fn run_with_stats(
+        &self,
+        seed: u64,
+        batches: u64,
+        mut stats: BatchStats,
+        control: &Control,
+    ) -> Result<RunResult, TransportError> {
+        let histories_per_batch = stats.histories_per_batch;
         if batches == 0 || histories_per_batch == 0 {
             return Err(TransportError::Parameters(
                 "batches and histories per batch must be at least 1".into(),
             ));
         }
         let n = self.model.grid.len();
+        if stats.sum_mev.len() != n {
+            return Err(TransportError::Parameters(format!(
+                "statistics for {} voxels, model has {n}",
+                stats.sum_mev.len()
+            )));
+        }
         let tally = EnergyTally::new(n);
-        let mut stats = BatchStats::new(n, histories_per_batch);
         let mut counters = Counters::default();
         for b in 0..batches {
-            let c = self.run_batch_part(seed, b, histories_per_batch, 0..histories_per_batch, &tally, control)?;
+            let c = self.run_batch_part(
+                seed,
+                b,
+                histories_per_batch,
+                0..histories_per_batch,
+                &tally,
+                control,
+            )?;
             counters.merge(&c);
             stats.fold(&tally);
         }
@@ -262,7 +298,14 @@ impl<'a> Simulation<'a> {
     }
 
     /// One history: the source event and every particle it leads to.
-    fn history(&self, seed: u64, index: u64, tally: &EnergyTally, c: &mut Counters, s: &mut Scratch) {
+    fn history(
+        &self,
+        seed: u64,
+        index: u64,
+        tally: &EnergyTally,
+        c: &mut Counters,
+        s: &mut Scratch,
+    ) {
         let mut rng = StreamRng::new(seed, domain::HISTORY, index);
         c.histories += 1;
         let stack = &mut s.stack;
@@ -342,7 +385,14 @@ impl<'a> Simulation<'a> {
 
     /// Woodcock tracking of one photon until it is absorbed, falls below the cutoff or
     /// escapes.
-    fn photon(&self, p: Particle, rng: &mut StreamRng, tally: &EnergyTally, c: &mut Counters, s: &mut Scratch) {
+    fn photon(
+        &self,
+        p: Particle,
+        rng: &mut StreamRng,
+        tally: &EnergyTally,
+        c: &mut Counters,
+        s: &mut Scratch,
+    ) {
         let model = self.model;
         let mut pos = p.position_mm;
         let mut dir = p.direction;

@@ -83,7 +83,8 @@ impl VoxelModel {
         let fz = p.z * self.inv_voxel_mm[2];
         let [nx, ny, nz] = self.grid.dims;
         // Negative values and NaN fail these comparisons.
-        if fx >= 0.0 && fy >= 0.0 && fz >= 0.0 && fx < nx as f64 && fy < ny as f64 && fz < nz as f64 {
+        if fx >= 0.0 && fy >= 0.0 && fz >= 0.0 && fx < nx as f64 && fy < ny as f64 && fz < nz as f64
+        {
             Some(fx as usize + nx * (fy as usize + ny * fz as usize))
         } else {
             None

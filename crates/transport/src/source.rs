@@ -48,11 +48,19 @@ pub enum Spatial {
 
 impl Spatial {
     /// A beam whose field axes are built from its direction.
-    pub fn beam(position_mm: Vec3, direction: Vec3, field_mm: [f64; 2]) -> Result<Self, TransportError> {
-        let d = direction
-            .normalized()
-            .ok_or_else(|| TransportError::Source("beam direction is zero: expected a non-zero vector".into()))?;
-        let helper = if d.x.abs() < 0.9 { Vec3::new(1.0, 0.0, 0.0) } else { Vec3::new(0.0, 1.0, 0.0) };
+    pub fn beam(
+        position_mm: Vec3,
+        direction: Vec3,
+        field_mm: [f64; 2],
+    ) -> Result<Self, TransportError> {
+        let d = direction.normalized().ok_or_else(|| {
+            TransportError::Source("beam direction is zero: expected a non-zero vector".into())
+        })?;
+        let helper = if d.x.abs() < 0.9 {
+            Vec3::new(1.0, 0.0, 0.0)
+        } else {
+            Vec3::new(0.0, 1.0, 0.0)
+        };
         let u = d.cross(helper).normalized().expect("non-parallel helper");
         let v = d.cross(u);
         if field_mm.iter().any(|w| !(w.is_finite() && *w >= 0.0)) {
@@ -70,12 +78,18 @@ impl Spatial {
     }
 
     /// A voxel source from one weight per voxel (non-negative, finite, not all zero).
-    pub fn voxels(weights: &[f64], dims: [usize; 3], voxel_mm: [f64; 3]) -> Result<Self, TransportError> {
+    pub fn voxels(
+        weights: &[f64],
+        dims: [usize; 3],
+        voxel_mm: [f64; 3],
+    ) -> Result<Self, TransportError> {
         let mut voxels = Vec::new();
         let mut w = Vec::new();
         for (i, &x) in weights.iter().enumerate() {
             if !(x.is_finite() && x >= 0.0) {
-                return Err(TransportError::Source(format!("voxel {i}: weight {x} is not finite and >= 0")));
+                return Err(TransportError::Source(format!(
+                    "voxel {i}: weight {x} is not finite and >= 0"
+                )));
             }
             if x > 0.0 {
                 voxels.push(i as u32);
@@ -182,7 +196,11 @@ impl Source {
                 });
                 let isotropic = !matches!(self.spatial, Spatial::Beam { .. });
                 for e in buf[..n].iter().flatten().copied().chain(extra) {
-                    let d = if isotropic && !first { Vec3::from_array(rng.isotropic()) } else { dir };
+                    let d = if isotropic && !first {
+                        Vec3::from_array(rng.isotropic())
+                    } else {
+                        dir
+                    };
                     first = false;
                     out(e, pos, d);
                 }

@@ -72,6 +72,12 @@ pub struct BatchStats {
     pub batches: u64,
     /// Histories per batch.
     pub histories_per_batch: u64,
+    /// Optional grouping of voxels (e.g. organ labels): group index of each voxel.
+    group_of: Option<Vec<u32>>,
+    /// Sum over batches of the energy deposited per group [MeV].
+    pub group_sum_mev: Vec<f64>,
+    /// Sum over batches of the square of the group's batch energy per history [MeV^2].
+    pub group_sum_sq_per_history: Vec<f64>,
 }
 
 impl BatchStats {
@@ -82,27 +88,82 @@ impl BatchStats {
             sum_sq_per_history: vec![0.0; n],
             batches: 0,
             histories_per_batch,
+            group_of: None,
+            group_sum_mev: Vec::new(),
+            group_sum_sq_per_history: Vec::new(),
         }
+    }
+
+    /// Also keeps batch statistics of the energy summed over groups of voxels (organs):
+    /// `group_of[i]` is the group of voxel `i`, groups `0..n_groups`. Group totals are
+    /// summed in integer quanta, so they too are independent of scheduling.
+    pub fn with_groups(mut self, group_of: Vec<u32>, n_groups: usize) -> Self {
+        assert_eq!(group_of.len(), self.sum_mev.len(), "one group per voxel");
+        assert!(
+            group_of.iter().all(|&g| (g as usize) < n_groups),
+            "group out of range"
+        );
+        self.group_of = Some(group_of);
+        self.group_sum_mev = vec![0.0; n_groups];
+        self.group_sum_sq_per_history = vec![0.0; n_groups];
+        self
+    }
+
+    /// Relative 1-sigma uncertainty of each group's mean energy per history (NaN where
+    /// nothing was deposited).
+    pub fn group_relative_uncertainty(&self) -> Vec<f64> {
+        let b = self.batches as f64;
+        let nb = self.histories_per_batch as f64;
+        self.group_sum_mev
+            .iter()
+            .zip(&self.group_sum_sq_per_history)
+            .map(|(&s, &s2)| relative_sigma(s / nb, s2, b))
+            .collect()
     }
 
     /// Folds the batch held in `tally` into the statistics and resets the tally.
     pub fn fold(&mut self, tally: &EnergyTally) {
         use rayon::prelude::*;
         let nb = self.histories_per_batch as f64;
-        self.sum_mev
-            .par_iter_mut()
-            .zip(self.sum_sq_per_history.par_iter_mut())
+        let n_groups = self.group_sum_mev.len();
+        let group_of = self.group_of.as_deref();
+        const BLOCK: usize = 1 << 14;
+        // Per block of voxels: fold the voxel values, and sum the block's quanta per group.
+        let group_quanta: Vec<u128> = self
+            .sum_mev
+            .par_chunks_mut(BLOCK)
+            .zip(self.sum_sq_per_history.par_chunks_mut(BLOCK))
             .enumerate()
-            .with_min_len(4096)
-            .for_each(|(i, (s, s2))| {
-                let q = tally.take(i);
-                if q != 0 {
-                    let e = q as f64 / QUANTA_PER_MEV;
-                    *s += e;
-                    let x = e / nb;
-                    *s2 += x * x;
+            .map(|(k, (s, s2))| {
+                let mut g = vec![0u128; n_groups];
+                for j in 0..s.len() {
+                    let i = k * BLOCK + j;
+                    let q = tally.take(i);
+                    if q != 0 {
+                        let e = q as f64 / QUANTA_PER_MEV;
+                        s[j] += e;
+                        let x = e / nb;
+                        s2[j] += x * x;
+                        if let Some(go) = group_of {
+                            g[go[i] as usize] += q as u128;
+                        }
+                    }
                 }
-            });
+                g
+            })
+            .reduce(
+                || vec![0u128; n_groups],
+                |mut a, b| {
+                    a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
+                    a
+                },
+            );
+        for (k, q) in group_quanta.into_iter().enumerate() {
+            let e = q as f64 / QUANTA_PER_MEV;
+            self.group_sum_mev[k] += e;
+            let x = e / nb;
+            self.group_sum_sq_per_history[k] += x * x;
+        }
         self.batches += 1;
     }
 

@@ -16,7 +16,10 @@ fn db() -> MaterialDb {
 }
 
 fn materials(db: &MaterialDb, p: &Phantom) -> Vec<Material> {
-    p.materials.iter().map(|m| db.get(m).unwrap().clone()).collect()
+    p.materials
+        .iter()
+        .map(|m| db.get(m).unwrap().clone())
+        .collect()
 }
 
 fn run(p: &Phantom, src: &Source, seed: u64, batches: u64, per_batch: u64) -> RunResult {
@@ -24,7 +27,8 @@ fn run(p: &Phantom, src: &Source, seed: u64, batches: u64, per_batch: u64) -> Ru
     let tables = PhotonTables::new(&materials(&db, p)).unwrap();
     let model = VoxelModel::new(p).unwrap();
     let sim = Simulation::new(&model, &tables, src, Settings::default());
-    sim.run(seed, batches, per_batch, &Control::default()).unwrap()
+    sim.run(seed, batches, per_batch, &Control::default())
+        .unwrap()
 }
 
 /// Narrow-beam (uncollided) transmission through water and ICRU-44 cortical bone slabs
@@ -36,7 +40,11 @@ fn narrow_beam_transmission_matches_xcom() {
     let db = db();
     let nominal = |m: &str| db.get(m).ok().map(|m| m.density_g_cm3);
     for (material, thickness_mm) in [("water", 100.0), ("cortical_bone", 30.0)] {
-        let slabs = [Slab { material: material.into(), thickness_mm, name: material.into() }];
+        let slabs = [Slab {
+            material: material.into(),
+            thickness_mm,
+            name: material.into(),
+        }];
         let p = slab_phantom(&slabs, [20.0, 20.0], [5.0, 5.0, 5.0], nominal).unwrap();
         let mat = db.get(material).unwrap();
         for e_kev in [30.0, 60.0, 100.0, 140.5, 364.5, 662.0, 1000.0, 1500.0] {
@@ -50,7 +58,10 @@ fn narrow_beam_transmission_matches_xcom() {
             let n = 200_000u64;
             let r = run(&p, &src, 5, 10, n / 10);
             let t_mc = r.counters.uncollided_escapes as f64 / n as f64;
-            let mu_t = xcom_mass_attenuation_cm2_g(mat, e).unwrap() * mat.density_g_cm3 * thickness_mm * 0.1;
+            let mu_t = xcom_mass_attenuation_cm2_g(mat, e).unwrap()
+                * mat.density_g_cm3
+                * thickness_mm
+                * 0.1;
             let t_ref = (-mu_t).exp();
             let sigma = (t_ref * (1.0 - t_ref) / n as f64).sqrt();
             let tol = 3.0 * sigma + t_ref * mu_t * 2e-4;
@@ -59,7 +70,9 @@ fn narrow_beam_transmission_matches_xcom() {
                 "{material} {thickness_mm} mm at {e_kev} keV: MC {t_mc}, XCOM {t_ref}, tol {tol}"
             );
             let c = &r.counters;
-            assert!((c.emitted_mev - c.deposited_mev - c.escaped_mev).abs() <= 1e-9 * c.emitted_mev);
+            assert!(
+                (c.emitted_mev - c.deposited_mev - c.escaped_mev).abs() <= 1e-9 * c.emitted_mev
+            );
         }
     }
 }
@@ -74,8 +87,21 @@ fn nominal_of(db: &MaterialDb) -> impl Fn(&str) -> Option<f64> + '_ {
 #[test]
 fn energy_is_conserved() {
     let db = db();
-    let p = sphere_phantom("cortical_bone", "water", 15.0, [0.0; 3], [60.0, 60.0, 60.0], [3.0; 3], nominal_of(&db)).unwrap();
-    let weights: Vec<f64> = p.labels.iter().map(|&l| if l == 1 { 1.0 } else { 0.0 }).collect();
+    let p = sphere_phantom(
+        "cortical_bone",
+        "water",
+        15.0,
+        [0.0; 3],
+        [60.0, 60.0, 60.0],
+        [3.0; 3],
+        nominal_of(&db),
+    )
+    .unwrap();
+    let weights: Vec<f64> = p
+        .labels
+        .iter()
+        .map(|&l| if l == 1 { 1.0 } else { 0.0 })
+        .collect();
     for nuc in ["Tc-99m", "I-131", "F-18", "Lu-177", "Ga-68"] {
         let src = Source::new(
             Spatial::voxels(&weights, p.grid.dims, p.grid.voxel_mm).unwrap(),
@@ -84,7 +110,11 @@ fn energy_is_conserved() {
         let r = run(&p, &src, 9, 10, 2_000);
         let c = &r.counters;
         let bal = c.emitted_mev - c.deposited_mev - c.escaped_mev;
-        assert!(bal.abs() <= 1e-10 * c.emitted_mev, "{nuc}: imbalance {bal} of {}", c.emitted_mev);
+        assert!(
+            bal.abs() <= 1e-10 * c.emitted_mev,
+            "{nuc}: imbalance {bal} of {}",
+            c.emitted_mev
+        );
         let voxel_sum: f64 = r.stats.sum_mev.iter().sum();
         assert!(
             (voxel_sum - c.deposited_mev).abs() <= 1e-6 * c.deposited_mev,
@@ -101,18 +131,28 @@ fn results_do_not_depend_on_thread_count() {
     let db = db();
     let p = box_phantom("water", [60.0, 60.0, 60.0], [4.0; 3], nominal_of(&db)).unwrap();
     let src = Source::new(
-        Spatial::Point { position_mm: Vec3::new(30.0, 30.0, 30.0) },
+        Spatial::Point {
+            position_mm: Vec3::new(30.0, 30.0, 30.0),
+        },
         Spectrum::Nuclide(DecaySampler::new("I-131").unwrap()),
     );
     let mut results = Vec::new();
     for threads in [1, 2, 8] {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
         let r = pool.install(|| run(&p, &src, 77, 10, 3_000));
         results.push(r);
     }
     for r in &results[1..] {
         assert_eq!(r.counters, results[0].counters);
-        assert!(r.stats.sum_mev.iter().zip(&results[0].stats.sum_mev).all(|(a, b)| a.to_bits() == b.to_bits()));
+        assert!(r
+            .stats
+            .sum_mev
+            .iter()
+            .zip(&results[0].stats.sum_mev)
+            .all(|(a, b)| a.to_bits() == b.to_bits()));
         assert!(r
             .stats
             .sum_sq_per_history
@@ -122,7 +162,10 @@ fn results_do_not_depend_on_thread_count() {
     }
     // And a different seed gives different numbers.
     let other = run(&p, &src, 78, 10, 3_000);
-    assert_ne!(other.counters.deposited_mev, results[0].counters.deposited_mev);
+    assert_ne!(
+        other.counters.deposited_mev,
+        results[0].counters.deposited_mev
+    );
 }
 
 /// A point source in a large water phantom: the fraction of energy that escapes a 30 cm
@@ -133,7 +176,9 @@ fn relative_uncertainty_is_consistent_with_batches() {
     let db = db();
     let p = box_phantom("water", [40.0, 40.0, 40.0], [4.0; 3], nominal_of(&db)).unwrap();
     let src = Source::new(
-        Spatial::Point { position_mm: Vec3::new(20.0, 20.0, 20.0) },
+        Spatial::Point {
+            position_mm: Vec3::new(20.0, 20.0, 20.0),
+        },
         Spectrum::Mono { energy_mev: 0.1405 },
     );
     let r = run(&p, &src, 3, 20, 5_000);

@@ -1,0 +1,222 @@
+//! # pedisim-driver
+//!
+//! Runs a dose simulation from a configuration file: [`config`] parses the TOML,
+//! [`plan`] validates it into a [`plan::Plan`] (phantom, source, physics settings), and
+//! [`execute`] runs the transport kernel on a thread pool and writes the HDF5 (and
+//! optionally NIfTI) results. It wires the library crates together; it holds no physics.
+//!
+//! ```no_run
+//! use pedisim_driver::{plan::{plan_from_file, Overrides}, execute};
+//! let plan = plan_from_file("configs/smoke.toml".as_ref(), &Overrides::default()).unwrap();
+//! let outcome = execute(&plan, &mut |_done, _total| {}).unwrap();
+//! println!("wrote {}", outcome.output.display());
+//! ```
+#![deny(missing_docs)]
+
+pub mod config;
+pub mod plan;
+
+use pedisim_core::constants::JOULE_PER_MEV;
+use pedisim_io::h5::{self, AttrValue, DoseOutput, OrganRow};
+use pedisim_io::nifti_io;
+use pedisim_physics::photon::PhotonTables;
+use pedisim_transport::kernel::{Control, Counters, Simulation};
+use pedisim_transport::model::VoxelModel;
+use pedisim_transport::tally::BatchStats;
+use plan::Plan;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+/// Errors of a run, each naming the file and what was expected.
+#[derive(Debug, thiserror::Error)]
+pub enum DriverError {
+    /// A configuration or input file is invalid.
+    #[error("{}: {message}", file.display())]
+    Config {
+        /// The file at fault.
+        file: PathBuf,
+        /// What is wrong and what was expected.
+        message: String,
+    },
+    /// Writing results failed.
+    #[error(transparent)]
+    Io(#[from] pedisim_io::IoError),
+    /// The transport kernel refused the run or it was cancelled.
+    #[error(transparent)]
+    Transport(#[from] pedisim_transport::TransportError),
+    /// Physics tables could not be built.
+    #[error(transparent)]
+    Physics(#[from] pedisim_physics::PhysicsError),
+    /// Anything else (thread pool, file system).
+    #[error("{0}")]
+    Other(String),
+}
+
+/// What a finished run reports.
+#[derive(Clone, Debug)]
+pub struct RunOutcome {
+    /// The HDF5 file written.
+    pub output: PathBuf,
+    /// Histories run.
+    pub histories: u64,
+    /// Threads used.
+    pub threads: usize,
+    /// Wall time of the transport [s].
+    pub wall_seconds: f64,
+    /// Run counters.
+    pub counters: Counters,
+    /// Per-label results.
+    pub organs: Vec<OrganRow>,
+}
+
+/// Runs a validated plan, calling `progress(histories_done, histories_total)` about four
+/// times a second from the calling thread, and writes the results. Output files are
+/// written to a temporary name and renamed into place only when complete.
+pub fn execute(plan: &Plan, progress: &mut dyn FnMut(u64, u64)) -> Result<RunOutcome, DriverError> {
+    let tables = PhotonTables::with_options(&plan.materials, plan.rayleigh)?;
+    let model = VoxelModel::new(&plan.phantom)?;
+    let sim = Simulation::new(&model, &tables, &plan.source, plan.settings.clone());
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(plan.threads)
+        .build()
+        .map_err(|e| DriverError::Other(format!("cannot start {} threads: {e}", plan.threads)))?;
+    let threads = pool.current_num_threads();
+    let ph = &plan.phantom;
+    // Organ statistics: group = position of the voxel's label in the label table.
+    let group_of: Vec<u32> = ph
+        .labels
+        .iter()
+        .map(|l| {
+            ph.table
+                .binary_search_by_key(l, |e| e.value)
+                .expect("validated labels") as u32
+        })
+        .collect();
+    let stats = BatchStats::new(ph.grid.len(), plan.histories_per_batch)
+        .with_groups(group_of, ph.table.len());
+    let control = Control::default();
+    let total = plan.histories();
+    let t0 = Instant::now();
+    let result = std::thread::scope(|scope| {
+        let worker = scope.spawn(|| {
+            pool.install(|| sim.run_with_stats(plan.seed, plan.batches, stats, &control))
+        });
+        while !worker.is_finished() {
+            progress(control.histories_done.load(Ordering::Relaxed), total);
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        worker.join()
+    })
+    .map_err(|_| DriverError::Other("the transport thread panicked".into()))??;
+    let wall_seconds = t0.elapsed().as_secs_f64();
+    progress(total, total);
+
+    // Per-voxel results per history.
+    let energy = result.stats.mean_per_history_mev();
+    let rel = result.stats.relative_uncertainty();
+    let dose: Vec<f64> = energy
+        .iter()
+        .zip(&model.voxel_mass_kg)
+        .map(|(e, m)| if *m > 0.0 { e * JOULE_PER_MEV / m } else { 0.0 })
+        .collect();
+    let density: Vec<f64> = ph.density_g_cm3.iter().map(|d| *d as f64).collect();
+    let masses = ph.label_masses_kg();
+    let group_rel = result.stats.group_relative_uncertainty();
+    let n = result.stats.histories() as f64;
+    let organs: Vec<OrganRow> = ph
+        .table
+        .iter()
+        .zip(&masses)
+        .enumerate()
+        .map(|(k, (e, (_, m)))| {
+            let e_mev = result.stats.group_sum_mev[k] / n;
+            OrganRow {
+                label: e.value,
+                name: e.name.clone(),
+                material: e.material.clone(),
+                mass_kg: *m,
+                energy_deposit_mev: e_mev,
+                dose_gy: if *m > 0.0 {
+                    e_mev * JOULE_PER_MEV / m
+                } else {
+                    0.0
+                },
+                relative_uncertainty: group_rel[k],
+            }
+        })
+        .collect();
+    let c = &result.counters;
+    let root_attrs: Vec<(String, AttrValue)> = vec![
+        ("pedisim_version".into(), AttrValue::Str(pedisim_core::PEDISIM_VERSION.into())),
+        ("seed".into(), AttrValue::U64(plan.seed)),
+        ("histories".into(), AttrValue::U64(c.histories)),
+        ("batches".into(), AttrValue::U64(plan.batches)),
+        ("histories_per_batch".into(), AttrValue::U64(plan.histories_per_batch)),
+        ("threads".into(), AttrValue::U64(threads as u64)),
+        ("wall_seconds".into(), AttrValue::F64(wall_seconds)),
+        ("normalisation".into(), AttrValue::Str("per history (one history = one decay for a nuclide source, one photon for a monoenergetic source)".into())),
+        ("config_file".into(), AttrValue::Str(plan.config_path.display().to_string())),
+        ("config_toml".into(), AttrValue::Str(plan.config.to_toml())),
+    ];
+    let summary_attrs: Vec<(String, AttrValue)> = vec![
+        ("histories".into(), AttrValue::U64(c.histories)),
+        ("emitted_energy_mev".into(), AttrValue::F64(c.emitted_mev)),
+        (
+            "deposited_energy_mev".into(),
+            AttrValue::F64(c.deposited_mev),
+        ),
+        ("escaped_energy_mev".into(), AttrValue::F64(c.escaped_mev)),
+        ("cutoff_energy_mev".into(), AttrValue::F64(c.cutoff_mev)),
+        (
+            "uncollided_escapes".into(),
+            AttrValue::U64(c.uncollided_escapes),
+        ),
+        ("primary_photons".into(), AttrValue::U64(c.primary_photons)),
+        ("woodcock_steps".into(), AttrValue::U64(c.woodcock_steps)),
+        (
+            "real_interactions".into(),
+            AttrValue::U64(c.real_interactions),
+        ),
+        (
+            "histories_per_second".into(),
+            AttrValue::F64(c.histories as f64 / wall_seconds.max(1e-9)),
+        ),
+    ];
+    let out = DoseOutput {
+        grid: &ph.grid,
+        energy_deposit_mev: &energy,
+        dose_gy: &dose,
+        relative_uncertainty: &rel,
+        labels: &ph.labels,
+        density_g_cm3: &density,
+        organs: &organs,
+        root_attrs: &root_attrs,
+        summary_attrs: &summary_attrs,
+    };
+    create_parent(&plan.output)?;
+    h5::write_dose(&plan.output, &out)?;
+    if let Some(p) = &plan.dose_nifti {
+        create_parent(p)?;
+        nifti_io::write_f32(p, &ph.grid, &dose, "pedisim dose_gy per history")?;
+    }
+    Ok(RunOutcome {
+        output: plan.output.clone(),
+        histories: c.histories,
+        threads,
+        wall_seconds,
+        counters: c.clone(),
+        organs,
+    })
+}
+
+fn create_parent(p: &std::path::Path) -> Result<(), DriverError> {
+    if let Some(d) = p.parent() {
+        if !d.as_os_str().is_empty() {
+            std::fs::create_dir_all(d).map_err(|e| {
+                DriverError::Other(format!("cannot create directory {}: {e}", d.display()))
+            })?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,1036 @@
+//! The pedisim HDF5 output file: writer and readers.
+//!
+//! The layout (version [`FORMAT_VERSION`]) is documented in `docs/formats.md`:
+//!
+//! ```text
+//! /                       root attributes: format_version, hdf5_library_version, dims_xyz,
+//!                         voxel_size_mm, origin_mm, axis_sign, + the caller's (seed, ...)
+//! /dose/energy_deposit_mev   f64 [nz, ny, nx]  MeV per history
+//! /dose/dose_gy              f64 [nz, ny, nx]  Gy per history
+//! /dose/relative_uncertainty f64 [nz, ny, nx]  1 sigma, NaN where nothing was deposited
+//! /phantom/labels            u32 [nz, ny, nx]
+//! /phantom/density_g_cm3     f64 [nz, ny, nx]  g/cm3
+//! /organs/{label, name, material, mass_kg, energy_deposit_mev, dose_gy,
+//!          relative_uncertainty}   1-D columns, one row per organ
+//! /summary                group whose attributes are the run totals
+//! ```
+//!
+//! The 3-D datasets are chunked (a few z-slices, at most 1 MiB a chunk) and compressed
+//! (shuffle + gzip level 4). Strings are variable-length UTF-8. The file is written with
+//! the library's default (oldest) format bounds, readable by HDF5 1.10 tools and h5py.
+//!
+//! The HDF5 crate serialises all library calls through one global lock: call these
+//! functions from one thread, after gathering the data.
+
+use crate::util::{appended_temp, remove_quietly, rename_into_place};
+use crate::IoError;
+use hdf5::types::{IntSize, TypeDescriptor, VarLenAscii, VarLenUnicode};
+use hdf5::{Attribute, File, Group, H5Type, Location};
+use pedisim_core::GridGeometry;
+use std::collections::HashSet;
+use std::path::Path;
+use std::str::FromStr;
+
+/// Current HDF5 layout version, written as the root attribute `format_version`.
+///
+/// Bumped on any layout change (see the versioning policy in `docs/formats.md`): the minor
+/// number for additions that old readers can ignore, the major number for renames,
+/// removals or changes of meaning, type or units.
+pub const FORMAT_VERSION: &str = "1.0";
+
+/// Largest chunk of a 3-D dataset \[bytes\].
+const CHUNK_BYTES: usize = 1 << 20;
+
+/// Gzip level of the 3-D datasets.
+const GZIP_LEVEL: u8 = 4;
+
+/// One row of the organ table (`/organs`): a label of the phantom and its tallies.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OrganRow {
+    /// The label value in `/phantom/labels`.
+    pub label: u32,
+    /// Organ name, e.g. "liver" (any UTF-8 without NUL characters).
+    pub name: String,
+    /// Name of the material assigned to the label, e.g. "ICRU soft tissue".
+    pub material: String,
+    /// Mass of the voxels with this label \[kg\].
+    pub mass_kg: f64,
+    /// Energy deposited in the organ per history \[MeV\].
+    pub energy_deposit_mev: f64,
+    /// Mean absorbed dose in the organ per history \[Gy\].
+    pub dose_gy: f64,
+    /// Relative statistical uncertainty (1 sigma) of the organ dose \[1\]; NaN if nothing
+    /// was deposited.
+    pub relative_uncertainty: f64,
+}
+
+/// The value of an HDF5 attribute.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AttrValue {
+    /// A scalar `f64` (HDF5 `H5T_IEEE_F64LE`).
+    F64(f64),
+    /// A scalar `u64` (HDF5 `H5T_STD_U64LE`).
+    U64(u64),
+    /// A scalar `i64` (HDF5 `H5T_STD_I64LE`).
+    I64(i64),
+    /// A variable-length UTF-8 string (h5py reads it as `str`); must not contain NUL.
+    Str(String),
+    /// A 1-D array of `f64`, e.g. `voxel_size_mm`.
+    F64Array(Vec<f64>),
+    /// A 1-D array of `u64`, e.g. `dims_xyz`.
+    U64Array(Vec<u64>),
+}
+
+impl From<f64> for AttrValue {
+    fn from(v: f64) -> Self {
+        AttrValue::F64(v)
+    }
+}
+impl From<u64> for AttrValue {
+    fn from(v: u64) -> Self {
+        AttrValue::U64(v)
+    }
+}
+impl From<i64> for AttrValue {
+    fn from(v: i64) -> Self {
+        AttrValue::I64(v)
+    }
+}
+impl From<&str> for AttrValue {
+    fn from(v: &str) -> Self {
+        AttrValue::Str(v.to_string())
+    }
+}
+impl From<String> for AttrValue {
+    fn from(v: String) -> Self {
+        AttrValue::Str(v)
+    }
+}
+impl From<Vec<f64>> for AttrValue {
+    fn from(v: Vec<f64>) -> Self {
+        AttrValue::F64Array(v)
+    }
+}
+impl From<[f64; 3]> for AttrValue {
+    fn from(v: [f64; 3]) -> Self {
+        AttrValue::F64Array(v.to_vec())
+    }
+}
+impl From<Vec<u64>> for AttrValue {
+    fn from(v: Vec<u64>) -> Self {
+        AttrValue::U64Array(v)
+    }
+}
+
+/// Everything a dose run writes.
+///
+/// All per-voxel slices have `grid.len()` elements, x fastest (voxel `(ix, iy, iz)` at
+/// `ix + nx * (iy + ny * iz)`); they are stored as `[nz, ny, nx]` datasets. All tallies are
+/// per history (per decay).
+#[derive(Clone, Copy, Debug)]
+pub struct DoseOutput<'a> {
+    /// The voxel grid of the phantom (dimensions, voxel size, placement).
+    pub grid: &'a GridGeometry,
+    /// Energy deposited in each voxel per history \[MeV\].
+    pub energy_deposit_mev: &'a [f64],
+    /// Absorbed dose in each voxel per history \[Gy\].
+    pub dose_gy: &'a [f64],
+    /// Relative statistical uncertainty (1 sigma) of each voxel's tally \[1\]; NaN where
+    /// nothing was deposited.
+    pub relative_uncertainty: &'a [f64],
+    /// Label (organ) of each voxel.
+    pub labels: &'a [u32],
+    /// Mass density of each voxel \[g/cm3\].
+    pub density_g_cm3: &'a [f64],
+    /// The organ table, one row per label.
+    pub organs: &'a [OrganRow],
+    /// Root attributes. `format_version`, `hdf5_library_version`, `dims_xyz`,
+    /// `voxel_size_mm`, `origin_mm` and `axis_sign` are written by the writer from the grid;
+    /// `dims_xyz`, `voxel_size_mm` and `origin_mm` may also be given here, and must then
+    /// agree with the grid. The caller gives `pedisim_version`, `seed`, `histories`,
+    /// `threads`, `wall_seconds`, `config_toml`, ...
+    pub root_attrs: &'a [(String, AttrValue)],
+    /// Attributes of the `/summary` group: run totals such as `emitted_energy_mev`,
+    /// `deposited_energy_mev`, `escaped_energy_mev`, `cutoff_energy_mev` (MeV, summed over
+    /// all histories) and `uncollided_escapes` (count). `description` is reserved.
+    pub summary_attrs: &'a [(String, AttrValue)],
+}
+
+/// Units and description of each 3-D dataset, in layout order.
+const DOSE_DATASETS: [(&str, &str, &str); 3] = [
+    (
+        "energy_deposit_mev",
+        "MeV per history",
+        "energy deposited in each voxel, mean per history (per decay)",
+    ),
+    (
+        "dose_gy",
+        "Gy per history",
+        "absorbed dose in each voxel, mean per history (per decay)",
+    ),
+    (
+        "relative_uncertainty",
+        "1 (relative, 1 sigma)",
+        "relative standard error (1 sigma) of the voxel energy deposit; NaN where nothing was deposited",
+    ),
+];
+
+/// Root attributes written by the writer itself, which the caller must not give.
+const RESERVED_ROOT: [&str; 3] = ["format_version", "hdf5_library_version", "axis_sign"];
+
+/// Writes the dose output file atomically.
+///
+/// Everything is validated first (slice lengths, attribute names and values, strings): an
+/// invalid input is an error before anything is created. The file is then written to
+/// `<path>.tmp-<pid>` in the same directory and renamed over `path`. On any error the
+/// temporary file is removed and an existing file at `path` is untouched.
+pub fn write_dose(path: &Path, out: &DoseOutput) -> Result<(), IoError> {
+    let root_attrs = validate(path, out)?;
+    let tmp = appended_temp(path)?;
+    let result =
+        write_file(&tmp, path, out, &root_attrs).and_then(|()| rename_into_place(&tmp, path));
+    if result.is_err() {
+        remove_quietly(&tmp);
+    }
+    result
+}
+
+/// Checks every input before the file is touched; returns the root attributes to write
+/// (the grid's, then the caller's minus those that duplicate the grid's).
+fn validate(path: &Path, out: &DoseOutput) -> Result<Vec<(String, AttrValue)>, IoError> {
+    let g = out.grid;
+    let n = g.len();
+    let context = format!("grid {}x{}x{} voxels", g.dims[0], g.dims[1], g.dims[2]);
+    let lens = [
+        ("energy_deposit_mev", out.energy_deposit_mev.len()),
+        ("dose_gy", out.dose_gy.len()),
+        ("relative_uncertainty", out.relative_uncertainty.len()),
+        ("labels", out.labels.len()),
+        ("density_g_cm3", out.density_g_cm3.len()),
+    ];
+    for (what, got) in lens {
+        if got != n {
+            return Err(IoError::Length {
+                path: path.to_path_buf(),
+                what: what.into(),
+                expected: n,
+                got,
+                context,
+            });
+        }
+    }
+    let mut organ_labels = HashSet::new();
+    for row in out.organs {
+        if !organ_labels.insert(row.label) {
+            return Err(IoError::invalid(
+                path,
+                format!(
+                    "organ label {} appears twice in the organ table: expected one row per label",
+                    row.label
+                ),
+            ));
+        }
+        for (field, s) in [("name", &row.name), ("material", &row.material)] {
+            if s.contains('\0') {
+                return Err(IoError::invalid(
+                    path,
+                    format!(
+                        "organ label {}: {field} {s:?} contains a NUL character: expected \
+                         a string without NUL",
+                        row.label
+                    ),
+                ));
+            }
+        }
+    }
+    let grid_attrs: Vec<(String, AttrValue)> = vec![
+        (
+            "dims_xyz".into(),
+            AttrValue::U64Array(g.dims.iter().map(|&d| d as u64).collect()),
+        ),
+        (
+            "voxel_size_mm".into(),
+            AttrValue::F64Array(g.voxel_mm.to_vec()),
+        ),
+        (
+            "origin_mm".into(),
+            AttrValue::F64Array(g.origin_mm.to_vec()),
+        ),
+    ];
+    check_attr_list(path, "/", out.root_attrs, &RESERVED_ROOT)?;
+    check_attr_list(path, "/summary", out.summary_attrs, &["description"])?;
+    let mut attrs = vec![
+        (
+            "format_version".to_string(),
+            AttrValue::Str(FORMAT_VERSION.into()),
+        ),
+        (
+            "hdf5_library_version".to_string(),
+            AttrValue::Str(library_version()),
+        ),
+    ];
+    attrs.extend(grid_attrs.iter().cloned());
+    attrs.push((
+        "axis_sign".into(),
+        AttrValue::F64Array(g.axis_sign.to_vec()),
+    ));
+    for (name, value) in out.root_attrs {
+        if let Some((_, expected)) = grid_attrs.iter().find(|(k, _)| k == name) {
+            if !same_value(value, expected) {
+                return Err(IoError::invalid(
+                    path,
+                    format!(
+                        "root attribute `{name}` = {value:?} disagrees with the grid: \
+                         expected {expected:?} (it may be left out: the writer writes it)"
+                    ),
+                ));
+            }
+            continue;
+        }
+        attrs.push((name.clone(), value.clone()));
+    }
+    Ok(attrs)
+}
+
+/// Names unique, non-empty, not reserved; string values without NUL.
+fn check_attr_list(
+    path: &Path,
+    object: &str,
+    attrs: &[(String, AttrValue)],
+    reserved: &[&str],
+) -> Result<(), IoError> {
+    let mut seen = HashSet::new();
+    for (name, value) in attrs {
+        let problem = if name.is_empty() || name.contains('\0') || name.contains('/') {
+            Some("expected a non-empty name without '/' or NUL".to_string())
+        } else if reserved.contains(&name.as_str()) {
+            Some("this name is reserved: the writer writes it itself".to_string())
+        } else if !seen.insert(name.as_str()) {
+            Some("it is given twice: expected unique names".to_string())
+        } else if matches!(value, AttrValue::Str(s) if s.contains('\0')) {
+            Some("its string value contains a NUL character".to_string())
+        } else {
+            None
+        };
+        if let Some(p) = problem {
+            return Err(IoError::invalid(
+                path,
+                format!("attribute {name:?} of `{object}`: {p}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Whether a caller's attribute equals the grid-derived one (f64 to 1e-9 relative).
+fn same_value(given: &AttrValue, expected: &AttrValue) -> bool {
+    match (given, expected) {
+        (AttrValue::F64Array(a), AttrValue::F64Array(b)) => {
+            a.len() == b.len()
+                && a.iter()
+                    .zip(b)
+                    .all(|(x, y)| (x - y).abs() <= 1e-9 * x.abs().max(y.abs()).max(1.0))
+        }
+        (AttrValue::U64Array(a), AttrValue::U64Array(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// An HDF5 error mapper naming the file, the object and the operation.
+fn h5err<'a>(path: &'a Path, object: &'a str, op: &'a str) -> impl Fn(hdf5::Error) -> IoError + 'a {
+    move |e| IoError::Hdf5 {
+        path: path.to_path_buf(),
+        object: object.to_string(),
+        op: op.to_string(),
+        message: e.to_string(),
+    }
+}
+
+/// Chunk shape of a `[nz, ny, nx]` dataset of `elem` bytes: whole z-slices up to
+/// [`CHUNK_BYTES`], or parts of one slice when a slice is larger.
+pub(crate) fn chunk_shape(shape: [usize; 3], elem: usize) -> [usize; 3] {
+    let [nz, ny, nx] = shape;
+    let slice = ny * nx * elem;
+    let row = nx * elem;
+    if slice <= CHUNK_BYTES {
+        [(CHUNK_BYTES / slice).clamp(1, nz), ny, nx]
+    } else if row <= CHUNK_BYTES {
+        [1, (CHUNK_BYTES / row).clamp(1, ny), nx]
+    } else {
+        [1, 1, (CHUNK_BYTES / elem).clamp(1, nx)]
+    }
+}
+
+/// Writes the whole file at `tmp` (error messages name `path`, the final name).
+fn write_file(
+    tmp: &Path,
+    path: &Path,
+    out: &DoseOutput,
+    root_attrs: &[(String, AttrValue)],
+) -> Result<(), IoError> {
+    let file = File::create(tmp).map_err(h5err(path, "/", "creating the temporary file"))?;
+    {
+        write_attrs(path, &file, "/", root_attrs)?;
+        let shape = out.grid.shape_zyx();
+
+        let dose = file
+            .create_group("dose")
+            .map_err(h5err(path, "/dose", "creating the group"))?;
+        write_str_attr(
+            path,
+            &dose,
+            "/dose",
+            "description",
+            "Monte Carlo tallies per voxel, arrays [nz, ny, nx] (x fastest), per history",
+        )?;
+        let data = [
+            out.energy_deposit_mev,
+            out.dose_gy,
+            out.relative_uncertainty,
+        ];
+        for ((name, units, description), values) in DOSE_DATASETS.iter().zip(data) {
+            write_volume(
+                path,
+                &dose,
+                "/dose",
+                name,
+                values,
+                shape,
+                units,
+                description,
+            )?;
+        }
+
+        let phantom =
+            file.create_group("phantom")
+                .map_err(h5err(path, "/phantom", "creating the group"))?;
+        write_str_attr(
+            path,
+            &phantom,
+            "/phantom",
+            "description",
+            "the voxel phantom the run used, arrays [nz, ny, nx] (x fastest)",
+        )?;
+        write_volume(
+            path,
+            &phantom,
+            "/phantom",
+            "labels",
+            out.labels,
+            shape,
+            "1",
+            "label (organ) of each voxel; see /organs",
+        )?;
+        write_volume(
+            path,
+            &phantom,
+            "/phantom",
+            "density_g_cm3",
+            out.density_g_cm3,
+            shape,
+            "g/cm3",
+            "mass density of each voxel",
+        )?;
+
+        write_organs(path, &file, out.organs)?;
+
+        let summary =
+            file.create_group("summary")
+                .map_err(h5err(path, "/summary", "creating the group"))?;
+        write_str_attr(
+            path,
+            &summary,
+            "/summary",
+            "description",
+            "run totals over all histories: energies in MeV summed over all histories \
+             (not per history), counters as counts",
+        )?;
+        write_attrs(path, &summary, "/summary", out.summary_attrs)?;
+        file.flush()
+            .map_err(h5err(path, "/", "flushing the file"))?;
+    }
+    file.close().map_err(h5err(path, "/", "closing the file"))
+}
+
+/// Writes one chunked, compressed 3-D dataset with its `units` and `description`.
+fn write_volume<T: H5Type>(
+    path: &Path,
+    group: &Group,
+    group_name: &str,
+    name: &str,
+    values: &[T],
+    shape: [usize; 3],
+    units: &str,
+    description: &str,
+) -> Result<(), IoError> {
+    let object = format!("{group_name}/{name}");
+    let view = ndarray::ArrayView3::from_shape(shape, values).map_err(|e| {
+        IoError::invalid(
+            path,
+            format!("`{object}`: internal shape error {shape:?}: {e}"),
+        )
+    })?;
+    let chunk = chunk_shape(shape, std::mem::size_of::<T>());
+    let ds = group
+        .new_dataset_builder()
+        .with_data(view)
+        .chunk(chunk)
+        .shuffle()
+        .deflate(GZIP_LEVEL)
+        .create(name)
+        .map_err(h5err(path, &object, "creating the dataset"))?;
+    write_str_attr(path, &ds, &object, "units", units)?;
+    write_str_attr(path, &ds, &object, "description", description)
+}
+
+/// Writes the organ table as 1-D columns of `/organs`.
+fn write_organs(path: &Path, file: &File, organs: &[OrganRow]) -> Result<(), IoError> {
+    let group =
+        file.create_group("organs")
+            .map_err(h5err(path, "/organs", "creating the group"))?;
+    write_str_attr(
+        path,
+        &group,
+        "/organs",
+        "description",
+        "organ table: 1-D columns of equal length, one row per label",
+    )?;
+    let labels: Vec<u32> = organs.iter().map(|o| o.label).collect();
+    write_column(
+        path,
+        &group,
+        "label",
+        &labels,
+        "1",
+        "label value in /phantom/labels",
+    )?;
+    for (name, get, description) in [
+        (
+            "name",
+            (|o: &OrganRow| &o.name) as fn(&OrganRow) -> &String,
+            "organ name",
+        ),
+        (
+            "material",
+            |o: &OrganRow| &o.material,
+            "material assigned to the label",
+        ),
+    ] {
+        let values = organs
+            .iter()
+            .map(|o| {
+                VarLenUnicode::from_str(get(o)).map_err(|e| {
+                    IoError::invalid(path, format!("organ label {}: {name}: {e}", o.label))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        write_column(path, &group, name, &values, "text", description)?;
+    }
+    for (name, get, units, description) in [
+        (
+            "mass_kg",
+            (|o: &OrganRow| o.mass_kg) as fn(&OrganRow) -> f64,
+            "kg",
+            "mass of the voxels with this label",
+        ),
+        (
+            "energy_deposit_mev",
+            |o: &OrganRow| o.energy_deposit_mev,
+            "MeV per history",
+            "energy deposited in the organ, mean per history (per decay)",
+        ),
+        (
+            "dose_gy",
+            |o: &OrganRow| o.dose_gy,
+            "Gy per history",
+            "mean absorbed dose in the organ, per history (per decay)",
+        ),
+        (
+            "relative_uncertainty",
+            |o: &OrganRow| o.relative_uncertainty,
+            "1 (relative, 1 sigma)",
+            "relative standard error (1 sigma) of the organ dose; NaN where nothing was deposited",
+        ),
+    ] {
+        let values: Vec<f64> = organs.iter().map(get).collect();
+        write_column(path, &group, name, &values, units, description)?;
+    }
+    Ok(())
+}
+
+fn write_column<T: H5Type>(
+    path: &Path,
+    group: &Group,
+    name: &str,
+    values: &[T],
+    units: &str,
+    description: &str,
+) -> Result<(), IoError> {
+    let object = format!("/organs/{name}");
+    let ds = group
+        .new_dataset_builder()
+        .with_data(values)
+        .create(name)
+        .map_err(h5err(path, &object, "creating the dataset"))?;
+    write_str_attr(path, &ds, &object, "units", units)?;
+    write_str_attr(path, &ds, &object, "description", description)
+}
+
+fn write_str_attr(
+    path: &Path,
+    loc: &Location,
+    object: &str,
+    name: &str,
+    value: &str,
+) -> Result<(), IoError> {
+    write_attr(path, loc, object, name, &AttrValue::Str(value.to_string()))
+}
+
+fn write_attrs(
+    path: &Path,
+    loc: &Location,
+    object: &str,
+    attrs: &[(String, AttrValue)],
+) -> Result<(), IoError> {
+    for (name, value) in attrs {
+        write_attr(path, loc, object, name, value)?;
+    }
+    Ok(())
+}
+
+fn write_attr(
+    path: &Path,
+    loc: &Location,
+    object: &str,
+    name: &str,
+    value: &AttrValue,
+) -> Result<(), IoError> {
+    let full = attr_object(object, name);
+    let err = h5err(path, &full, "writing the attribute");
+    match value {
+        AttrValue::F64(v) => loc
+            .new_attr::<f64>()
+            .shape(())
+            .create(name)
+            .and_then(|a| a.write_scalar(v)),
+        AttrValue::U64(v) => loc
+            .new_attr::<u64>()
+            .shape(())
+            .create(name)
+            .and_then(|a| a.write_scalar(v)),
+        AttrValue::I64(v) => loc
+            .new_attr::<i64>()
+            .shape(())
+            .create(name)
+            .and_then(|a| a.write_scalar(v)),
+        AttrValue::Str(s) => {
+            let v = VarLenUnicode::from_str(s)
+                .map_err(|e| IoError::invalid(path, format!("attribute `{full}`: {e}")))?;
+            loc.new_attr::<VarLenUnicode>()
+                .shape(())
+                .create(name)
+                .and_then(|a| a.write_scalar(&v))
+        }
+        AttrValue::F64Array(v) => loc
+            .new_attr_builder()
+            .with_data(v.as_slice())
+            .create(name)
+            .map(|_| ()),
+        AttrValue::U64Array(v) => loc
+            .new_attr_builder()
+            .with_data(v.as_slice())
+            .create(name)
+            .map(|_| ()),
+    }
+    .map_err(err)
+}
+
+/// `object@name`, the way errors name an attribute.
+fn attr_object(object: &str, name: &str) -> String {
+    format!("{object}@{name}")
+}
+
+// ---------------------------------------------------------------------------------------
+// Readers
+// ---------------------------------------------------------------------------------------
+
+fn open(path: &Path) -> Result<File, IoError> {
+    if !path.is_file() {
+        return Err(IoError::NotFound {
+            path: path.to_path_buf(),
+            detail: "expected an HDF5 file".into(),
+        });
+    }
+    File::open(path).map_err(h5err(path, "/", "opening the file"))
+}
+
+/// The names of the members of the group that would hold `name`, for error messages.
+fn siblings(file: &File, name: &str) -> String {
+    let trimmed = name.trim_end_matches('/');
+    let parent = match trimmed.rfind('/') {
+        Some(0) | None => "/",
+        Some(i) => &trimmed[..i],
+    };
+    file.group(parent)
+        .and_then(|g| g.member_names())
+        .map(|m| m.join(", "))
+        .unwrap_or_default()
+}
+
+fn dataset(path: &Path, file: &File, name: &str) -> Result<hdf5::Dataset, IoError> {
+    let missing = || IoError::MissingObject {
+        path: path.to_path_buf(),
+        kind: "dataset",
+        object: name.to_string(),
+        available: siblings(file, name),
+    };
+    if !link_exists(file, name) {
+        return Err(missing());
+    }
+    file.dataset(name).map_err(|_| missing())
+}
+
+/// Whether every component of `name` exists (H5Lexists needs the parents to exist).
+fn link_exists(file: &File, name: &str) -> bool {
+    let mut prefix = String::new();
+    for part in name.split('/').filter(|p| !p.is_empty()) {
+        prefix.push('/');
+        prefix.push_str(part);
+        if !file.link_exists(&prefix) {
+            return false;
+        }
+    }
+    !prefix.is_empty()
+}
+
+fn shape_and_type(
+    path: &Path,
+    ds: &hdf5::Dataset,
+    name: &str,
+) -> Result<(Vec<usize>, TypeDescriptor), IoError> {
+    let desc = ds.dtype().and_then(|t| t.to_descriptor()).map_err(h5err(
+        path,
+        name,
+        "reading the datatype",
+    ))?;
+    Ok((ds.shape(), desc))
+}
+
+/// Reads a whole numeric dataset as `f64`, flattened in C order (last index fastest),
+/// with its shape (`[nz, ny, nx]` for the voxel datasets).
+///
+/// `name` is the full path of the dataset, e.g. `/dose/dose_gy`. Integer datasets are
+/// converted to `f64`.
+pub fn read_f64_dataset(path: &Path, name: &str) -> Result<(Vec<f64>, Vec<usize>), IoError> {
+    let file = open(path)?;
+    let ds = dataset(path, &file, name)?;
+    let (shape, desc) = shape_and_type(path, &ds, name)?;
+    if !matches!(
+        desc,
+        TypeDescriptor::Float(_) | TypeDescriptor::Integer(_) | TypeDescriptor::Unsigned(_)
+    ) {
+        return Err(IoError::WrongType {
+            path: path.to_path_buf(),
+            object: name.into(),
+            expected: "a numeric dataset".into(),
+            found: format!("datatype {desc}"),
+        });
+    }
+    let data = ds
+        .read_raw::<f64>()
+        .map_err(h5err(path, name, "reading the dataset"))?;
+    Ok((data, shape))
+}
+
+/// Reads a whole unsigned-integer dataset (e.g. `/phantom/labels`, `/organs/label`) as
+/// `u32`, flattened in C order, with its shape. Signed datasets are accepted when every
+/// value is in `0..=u32::MAX`.
+pub fn read_u32_dataset(path: &Path, name: &str) -> Result<(Vec<u32>, Vec<usize>), IoError> {
+    let file = open(path)?;
+    let ds = dataset(path, &file, name)?;
+    let (shape, desc) = shape_and_type(path, &ds, name)?;
+    let wrong = |found: String| IoError::WrongType {
+        path: path.to_path_buf(),
+        object: name.into(),
+        expected: "an integer dataset with values in 0..=4294967295".into(),
+        found,
+    };
+    let data = match desc {
+        TypeDescriptor::Unsigned(IntSize::U1 | IntSize::U2 | IntSize::U4) => {
+            ds.read_raw::<u32>()
+                .map_err(h5err(path, name, "reading the dataset"))?
+        }
+        TypeDescriptor::Unsigned(_) | TypeDescriptor::Integer(_) => {
+            let wide = ds
+                .read_raw::<i64>()
+                .map_err(h5err(path, name, "reading the dataset"))?;
+            if let Some(v) = wide.iter().find(|&&v| v < 0 || v > u32::MAX as i64) {
+                return Err(wrong(format!("the value {v}")));
+            }
+            wide.into_iter().map(|v| v as u32).collect()
+        }
+        other => return Err(wrong(format!("datatype {other}"))),
+    };
+    Ok((data, shape))
+}
+
+/// Reads a 1-D string dataset (e.g. `/organs/name`), variable-length UTF-8 or ASCII.
+pub fn read_string_dataset(path: &Path, name: &str) -> Result<Vec<String>, IoError> {
+    let file = open(path)?;
+    let ds = dataset(path, &file, name)?;
+    let (_, desc) = shape_and_type(path, &ds, name)?;
+    let err = h5err(path, name, "reading the dataset");
+    match desc {
+        TypeDescriptor::VarLenUnicode => Ok(ds
+            .read_raw::<VarLenUnicode>()
+            .map_err(err)?
+            .iter()
+            .map(|s| s.as_str().to_string())
+            .collect()),
+        TypeDescriptor::VarLenAscii => Ok(ds
+            .read_raw::<VarLenAscii>()
+            .map_err(err)?
+            .iter()
+            .map(|s| s.as_str().to_string())
+            .collect()),
+        other => Err(IoError::WrongType {
+            path: path.to_path_buf(),
+            object: name.into(),
+            expected: "a variable-length string dataset".into(),
+            found: format!("datatype {other}"),
+        }),
+    }
+}
+
+/// Reads the organ table `/organs` back into rows.
+///
+/// # Errors
+/// A missing column, or columns of different lengths, is an error naming the column.
+pub fn read_organs(path: &Path) -> Result<Vec<OrganRow>, IoError> {
+    let (labels, _) = read_u32_dataset(path, "/organs/label")?;
+    let names = read_string_dataset(path, "/organs/name")?;
+    let materials = read_string_dataset(path, "/organs/material")?;
+    let mut columns = Vec::new();
+    for c in [
+        "mass_kg",
+        "energy_deposit_mev",
+        "dose_gy",
+        "relative_uncertainty",
+    ] {
+        let name = format!("/organs/{c}");
+        let (v, _) = read_f64_dataset(path, &name)?;
+        columns.push((name, v));
+    }
+    let n = labels.len();
+    let lens = [
+        ("/organs/name".to_string(), names.len()),
+        ("/organs/material".to_string(), materials.len()),
+    ]
+    .into_iter()
+    .chain(columns.iter().map(|(k, v)| (k.clone(), v.len())));
+    for (name, len) in lens {
+        if len != n {
+            return Err(IoError::WrongType {
+                path: path.to_path_buf(),
+                object: name,
+                expected: format!("{n} rows (as /organs/label)"),
+                found: format!("{len} rows"),
+            });
+        }
+    }
+    Ok((0..n)
+        .map(|i| OrganRow {
+            label: labels[i],
+            name: names[i].clone(),
+            material: materials[i].clone(),
+            mass_kg: columns[0].1[i],
+            energy_deposit_mev: columns[1].1[i],
+            dose_gy: columns[2].1[i],
+            relative_uncertainty: columns[3].1[i],
+        })
+        .collect())
+}
+
+/// Opens attribute `name` of `object` ("/" for the root, or a group or dataset path).
+fn open_attr(path: &Path, file: &File, object: &str, name: &str) -> Result<Attribute, IoError> {
+    let full = attr_object(object, name);
+    let find = |loc: &Location| -> Result<Attribute, IoError> {
+        let names = loc
+            .attr_names()
+            .map_err(h5err(path, object, "listing the attributes"))?;
+        if !names.iter().any(|n| n == name) {
+            return Err(IoError::MissingObject {
+                path: path.to_path_buf(),
+                kind: "attribute",
+                object: full.clone(),
+                available: names.join(", "),
+            });
+        }
+        loc.attr(name)
+            .map_err(h5err(path, &full, "opening the attribute"))
+    };
+    if object.trim_matches('/').is_empty() {
+        return find(file);
+    }
+    if !link_exists(file, object) {
+        return Err(IoError::MissingObject {
+            path: path.to_path_buf(),
+            kind: "group or dataset",
+            object: object.to_string(),
+            available: siblings(file, object),
+        });
+    }
+    if let Ok(g) = file.group(object) {
+        return find(&g);
+    }
+    let ds = file
+        .dataset(object)
+        .map_err(h5err(path, object, "opening the object"))?;
+    find(&ds)
+}
+
+/// The attribute's type, after checking that it is a scalar.
+fn scalar_type(path: &Path, attr: &Attribute, full: &str) -> Result<TypeDescriptor, IoError> {
+    let shape = attr.shape();
+    if !shape.is_empty() {
+        return Err(IoError::WrongType {
+            path: path.to_path_buf(),
+            object: full.into(),
+            expected: "a scalar attribute".into(),
+            found: format!("an array of shape {shape:?}"),
+        });
+    }
+    attr.dtype()
+        .and_then(|t| t.to_descriptor())
+        .map_err(h5err(path, full, "reading the datatype"))
+}
+
+/// Reads a scalar numeric attribute of the root (`object = "/"`) or of a group or dataset
+/// (e.g. `"/summary"`) as `f64`. Integer attributes are converted.
+pub fn read_attr_f64(path: &Path, object: &str, name: &str) -> Result<f64, IoError> {
+    let file = open(path)?;
+    let attr = open_attr(path, &file, object, name)?;
+    let full = attr_object(object, name);
+    let desc = scalar_type(path, &attr, &full)?;
+    if !matches!(
+        desc,
+        TypeDescriptor::Float(_) | TypeDescriptor::Integer(_) | TypeDescriptor::Unsigned(_)
+    ) {
+        return Err(IoError::WrongType {
+            path: path.to_path_buf(),
+            object: full,
+            expected: "a numeric attribute".into(),
+            found: format!("datatype {desc}"),
+        });
+    }
+    attr.read_scalar::<f64>()
+        .map_err(h5err(path, &full, "reading the attribute"))
+}
+
+/// Reads a scalar non-negative integer attribute as `u64` (signed integer attributes are
+/// accepted when non-negative; floats are rejected).
+pub fn read_attr_u64(path: &Path, object: &str, name: &str) -> Result<u64, IoError> {
+    let file = open(path)?;
+    let attr = open_attr(path, &file, object, name)?;
+    let full = attr_object(object, name);
+    let desc = scalar_type(path, &attr, &full)?;
+    let err = h5err(path, &full, "reading the attribute");
+    match desc {
+        TypeDescriptor::Unsigned(_) => attr.read_scalar::<u64>().map_err(err),
+        TypeDescriptor::Integer(_) => {
+            let v = attr.read_scalar::<i64>().map_err(err)?;
+            u64::try_from(v).map_err(|_| IoError::WrongType {
+                path: path.to_path_buf(),
+                object: full.clone(),
+                expected: "a non-negative integer".into(),
+                found: format!("{v}"),
+            })
+        }
+        other => Err(IoError::WrongType {
+            path: path.to_path_buf(),
+            object: full.clone(),
+            expected: "an integer attribute".into(),
+            found: format!("datatype {other}"),
+        }),
+    }
+}
+
+/// Reads a scalar variable-length string attribute (UTF-8 or ASCII).
+pub fn read_attr_string(path: &Path, object: &str, name: &str) -> Result<String, IoError> {
+    let file = open(path)?;
+    let attr = open_attr(path, &file, object, name)?;
+    let full = attr_object(object, name);
+    let desc = scalar_type(path, &attr, &full)?;
+    let err = h5err(path, &full, "reading the attribute");
+    match desc {
+        TypeDescriptor::VarLenUnicode => attr
+            .read_scalar::<VarLenUnicode>()
+            .map(|s| s.as_str().to_string())
+            .map_err(err),
+        TypeDescriptor::VarLenAscii => attr
+            .read_scalar::<VarLenAscii>()
+            .map(|s| s.as_str().to_string())
+            .map_err(err),
+        other => Err(IoError::WrongType {
+            path: path.to_path_buf(),
+            object: full.clone(),
+            expected: "a variable-length string attribute".into(),
+            found: format!("datatype {other}"),
+        }),
+    }
+}
+
+/// Reads a 1-D numeric array attribute (e.g. `voxel_size_mm`, `dims_xyz`) as `f64`.
+pub fn read_attr_f64_array(path: &Path, object: &str, name: &str) -> Result<Vec<f64>, IoError> {
+    let file = open(path)?;
+    let attr = open_attr(path, &file, object, name)?;
+    let full = attr_object(object, name);
+    let desc = attr.dtype().and_then(|t| t.to_descriptor()).map_err(h5err(
+        path,
+        &full,
+        "reading the datatype",
+    ))?;
+    let shape = attr.shape();
+    if shape.len() != 1
+        || !matches!(
+            desc,
+            TypeDescriptor::Float(_) | TypeDescriptor::Integer(_) | TypeDescriptor::Unsigned(_)
+        )
+    {
+        return Err(IoError::WrongType {
+            path: path.to_path_buf(),
+            object: full,
+            expected: "a 1-D numeric array attribute".into(),
+            found: format!("datatype {desc}, shape {shape:?}"),
+        });
+    }
+    attr.read_raw::<f64>()
+        .map_err(h5err(path, &full, "reading the attribute"))
+}
+
+/// The HDF5 C library version linked, e.g. "1.10.8" (written into every file as the root
+/// attribute `hdf5_library_version`).
+pub fn library_version() -> String {
+    let (major, minor, micro) = hdf5::library_version();
+    format!("{major}.{minor}.{micro}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_are_whole_slices_up_to_one_mib() {
+        assert_eq!(chunk_shape([5, 4, 3], 8), [5, 4, 3]);
+        // 128 x 128 f64 slices are 128 KiB: 8 of them per chunk.
+        assert_eq!(chunk_shape([300, 128, 128], 8), [8, 128, 128]);
+        // 512 x 512 f64 slices are 2 MiB: parts of a slice.
+        assert_eq!(chunk_shape([300, 512, 512], 8), [1, 256, 512]);
+        assert_eq!(chunk_shape([2, 3, 1 << 20], 8), [1, 1, 1 << 17]);
+        for shape in [[1, 1, 1], [7, 1000, 3], [1, 1, 5000000]] {
+            let c = chunk_shape(shape, 4);
+            assert!(c.iter().zip(shape).all(|(c, s)| *c >= 1 && *c <= s));
+            assert!(c.iter().product::<usize>() * 4 <= CHUNK_BYTES);
+        }
+    }
+}

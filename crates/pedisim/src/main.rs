@@ -1,0 +1,178 @@
+//! `pedisim`: the command-line program. It parses arguments and wires the library crates
+//! together; all behaviour lives in `pedisim-driver` and below.
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use pedisim_driver::plan::{plan_from_file, Overrides};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Monte Carlo dosimetry for paediatric nuclear medicine.
+///
+/// pedisim transports the photons of a radiopharmaceutical (ICRP-107 emissions) or a
+/// photon source through a voxel phantom and writes the absorbed dose per voxel and per
+/// organ, with its statistical uncertainty, to HDF5. See docs/config.md for the
+/// configuration keys and docs/formats.md for the output layout.
+#[derive(Parser)]
+#[command(name = "pedisim", version, about, long_about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a dose simulation described by a TOML configuration file.
+    ///
+    /// The configuration's [run], [phantom], [source], [physics] and [output] sections are
+    /// documented in docs/config.md. Command-line options override the file. Results are
+    /// written to a temporary file and renamed into place when complete, so an interrupted
+    /// run never leaves a truncated file where a good one was.
+    Run {
+        /// The run configuration (TOML).
+        config: PathBuf,
+        /// HDF5 output file (overrides [output] path).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        /// Number of histories (decays, or source photons) (overrides [run] histories).
+        #[arg(long)]
+        histories: Option<u64>,
+        /// Worker threads; 0 = all cores (overrides [run] threads).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Random seed (overrides [run] seed).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// No progress output.
+        #[arg(short, long)]
+        quiet: bool,
+    },
+    /// List the built-in materials with their density and source.
+    Materials,
+    /// List the radionuclides with ICRP-107 emission data.
+    Nuclides,
+}
+
+fn main() -> ExitCode {
+    match real_main() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("pedisim: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn real_main() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Run {
+            config,
+            output,
+            histories,
+            threads,
+            seed,
+            quiet,
+        } => {
+            let ov = Overrides {
+                histories,
+                threads,
+                seed,
+                output,
+            };
+            let plan = plan_from_file(&config, &ov)?;
+            if !quiet {
+                eprintln!(
+                    "pedisim {}: {} histories in {} batches, phantom {}x{}x{} voxels of {:?} mm, output {}",
+                    pedisim_core::PEDISIM_VERSION,
+                    plan.histories(),
+                    plan.batches,
+                    plan.phantom.grid.dims[0],
+                    plan.phantom.grid.dims[1],
+                    plan.phantom.grid.dims[2],
+                    plan.phantom.grid.voxel_mm,
+                    plan.output.display()
+                );
+            }
+            let outcome = if quiet {
+                pedisim_driver::execute(&plan, &mut |_, _| {})?
+            } else if std::io::stderr().is_terminal() {
+                let bar = ProgressBar::new(plan.histories());
+                bar.set_style(
+                    ProgressStyle::with_template(
+                        "{bar:40} {percent:>3}% {human_pos}/{human_len} histories  {per_sec}  ETA {eta}",
+                    )
+                    .expect("valid template"),
+                );
+                let o = pedisim_driver::execute(&plan, &mut |d, _| bar.set_position(d))?;
+                bar.finish_and_clear();
+                o
+            } else {
+                // Batch jobs: a log line every 10 %.
+                let mut next = 0u64;
+                pedisim_driver::execute(&plan, &mut |d, t| {
+                    let pct = d * 100 / t.max(1);
+                    if pct >= next {
+                        eprintln!("pedisim: {pct:>3}% ({d}/{t} histories)");
+                        next = pct - pct % 10 + 10;
+                    }
+                })?
+            };
+            if !quiet {
+                let c = &outcome.counters;
+                eprintln!(
+                    "pedisim: {} histories in {:.2} s on {} threads ({:.0} histories/s, {:.0} per thread); wrote {}",
+                    outcome.histories,
+                    outcome.wall_seconds,
+                    outcome.threads,
+                    outcome.histories as f64 / outcome.wall_seconds,
+                    outcome.histories as f64 / outcome.wall_seconds / outcome.threads as f64,
+                    outcome.output.display()
+                );
+                eprintln!(
+                    "pedisim: per history: emitted {:.6} MeV, deposited {:.6} MeV, escaped {:.6} MeV",
+                    c.emitted_mev / c.histories as f64,
+                    c.deposited_mev / c.histories as f64,
+                    c.escaped_mev / c.histories as f64
+                );
+                eprintln!(
+                    "{:>6}  {:<20} {:>12} {:>14} {:>8}",
+                    "label", "name", "mass_kg", "dose_gy/hist", "rel_unc"
+                );
+                for o in &outcome.organs {
+                    eprintln!(
+                        "{:>6}  {:<20} {:>12.5e} {:>14.5e} {:>8.4}",
+                        o.label, o.name, o.mass_kg, o.dose_gy, o.relative_uncertainty
+                    );
+                }
+            }
+            Ok(())
+        }
+        Command::Materials => {
+            let db = pedisim_physics_db()?;
+            for name in db.names() {
+                let m = db.get(&name)?;
+                println!("{:<16} {:>10.5} g/cm3  {}", name, m.density_g_cm3, m.source);
+            }
+            Ok(())
+        }
+        Command::Nuclides => {
+            for (name, d) in pedisim_physics::nuclide::nuclide_table()? {
+                println!(
+                    "{:<8} half-life {:>12.4e} s  photons {:.5} MeV/decay  electrons {:.5} MeV/decay",
+                    name,
+                    d.half_life_s,
+                    d.mean_photon_energy_mev(),
+                    d.mean_electron_energy_mev()
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+fn pedisim_physics_db() -> Result<pedisim_physics::material::MaterialDb> {
+    Ok(pedisim_physics::material::MaterialDb::builtin()?)
+}
