@@ -413,6 +413,7 @@ mod tests {
             let mean = sp / nf;
             let se = ((sp2 / nf - mean * mean) / nf).sqrt();
             let want = d.mean_photon_energy_mev();
+            println!("photon energy per decay | {name} | ICRP-107 {want:.6} MeV | sampled {mean:.6} +- {se:.6} MeV | n = {n}");
             assert!(
                 (mean - want).abs() <= 4.0 * se + 1e-9,
                 "{name}: sampled {mean} +- {se}, ICRP-107 {want}"

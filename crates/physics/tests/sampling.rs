@@ -64,6 +64,7 @@ fn klein_nishina_free_electron_limit() {
             })
             .collect();
         let x2 = chi2(&s, &expected(|c| klein_nishina_dcs(*e, c)));
+        println!("chi2 | Klein-Nishina free electron | {e} MeV | {x2:.1} / 59 dof");
         assert!(x2 < CHI2_999_59DOF, "KN at {e} MeV: chi2 = {x2}");
     }
 }
@@ -81,11 +82,13 @@ fn compton_with_binding_matches_kn_times_s() {
             klein_nishina_dcs(*e, c) * t.incoherent_scattering_fraction(0, x)
         };
         let x2 = chi2(&s, &expected(pdf));
+        println!("chi2 | Compton KN x S(x) water | {e} MeV | {x2:.1} / 59 dof");
         assert!(x2 < CHI2_999_59DOF, "Compton+S at {e} MeV: chi2 = {x2}");
         // And the binding correction is visible: at 20 keV forward scattering is suppressed
         // relative to free Klein-Nishina.
         if *e == 0.02 {
             let x2_free = chi2(&s, &expected(|c| klein_nishina_dcs(*e, c)));
+            println!("chi2 | Compton-with-binding samples vs free KN (must fail) | {e} MeV | {x2_free:.0} / 59 dof");
             assert!(
                 x2_free > 10.0 * CHI2_999_59DOF,
                 "binding not visible: {x2_free}"
@@ -114,6 +117,7 @@ fn rayleigh_matches_thomson_times_f_squared() {
             (1.0 + c * c) * f2
         };
         let x2 = chi2(&s, &expected(pdf));
+        println!("chi2 | Rayleigh (1+cos2) F2(x) water | {e} MeV | {x2:.1} / 59 dof");
         assert!(x2 < CHI2_999_59DOF, "Rayleigh at {e} MeV: chi2 = {x2}");
     }
 }
@@ -148,6 +152,7 @@ fn integrated_incoherent_cross_section_matches_xcom() {
         }
         let sigma_barn = sigma * 1e24;
         let xcom = o.cross_section_barn(Process::Incoherent, e);
+        println!("incoherent sigma oxygen | {e} MeV | XCOM {xcom:.5} b | KN x S integrated {sigma_barn:.5} b | {:+.2} %", 100.0 * (sigma_barn / xcom - 1.0));
         assert!(
             (sigma_barn - xcom).abs() / xcom < 0.02,
             "{e} MeV: KN x S gives {sigma_barn} b, XCOM {xcom} b"
