@@ -15,7 +15,7 @@
 
 use crate::model::VoxelModel;
 use crate::source::Source;
-use crate::tally::{BatchStats, EnergyTally};
+use crate::tally::{to_quanta, BatchStats, EnergyTally};
 use crate::TransportError;
 use pedisim_core::constants::ELECTRON_MASS_MEV;
 use pedisim_core::rng::{domain, StreamRng};
@@ -160,7 +160,12 @@ pub struct Simulation<'a> {
 struct Scratch {
     stack: Vec<Particle>,
     mu_material_per_mm: Vec<f64>,
+    /// Deposits `(voxel, quanta)` not yet added to the shared tally.
+    deposits: Vec<(u32, u64)>,
 }
+
+/// Deposits buffered per worker before they are added to the shared tally.
+const DEPOSIT_BUFFER: usize = 4096;
 
 impl<'a> Simulation<'a> {
     /// Prepares a simulation (computes the majorant over the media present).
@@ -236,7 +241,7 @@ impl<'a> Simulation<'a> {
                 stats.sum_mev.len()
             )));
         }
-        let tally = EnergyTally::new(n);
+        let mut tally = EnergyTally::new(n);
         let mut counters = Counters::default();
         for b in 0..batches {
             let c = self.run_batch_part(
@@ -248,7 +253,7 @@ impl<'a> Simulation<'a> {
                 control,
             )?;
             counters.merge(&c);
-            stats.fold(&tally);
+            stats.fold(&mut tally);
         }
         Ok(RunResult { stats, counters })
     }
@@ -273,6 +278,7 @@ impl<'a> Simulation<'a> {
                 || Scratch {
                     stack: Vec::with_capacity(64),
                     mu_material_per_mm: vec![0.0; self.tables.len()],
+                    deposits: Vec::with_capacity(DEPOSIT_BUFFER),
                 },
                 |scratch, k| {
                     if control.cancel.load(Ordering::Relaxed) {
@@ -283,8 +289,14 @@ impl<'a> Simulation<'a> {
                     let mut c = Counters::default();
                     for i in lo..hi {
                         let index = batch * histories_per_batch + i;
-                        self.history(seed, index, tally, &mut c, scratch);
+                        self.history(seed, index, &mut c, scratch);
+                        if scratch.deposits.len() > DEPOSIT_BUFFER - 256 {
+                            tally.add_buffer(&scratch.deposits);
+                            scratch.deposits.clear();
+                        }
                     }
+                    tally.add_buffer(&scratch.deposits);
+                    scratch.deposits.clear();
                     control.histories_done.fetch_add(hi - lo, Ordering::Relaxed);
                     Some(c)
                 },
@@ -302,7 +314,6 @@ impl<'a> Simulation<'a> {
         &self,
         seed: u64,
         index: u64,
-        tally: &EnergyTally,
         c: &mut Counters,
         s: &mut Scratch,
     ) {
@@ -330,17 +341,17 @@ impl<'a> Simulation<'a> {
         });
         while let Some(p) = s.stack.pop() {
             match p.kind {
-                Kind::Photon => self.photon(p, &mut rng, tally, c, s),
-                _ => self.charged(p, &mut rng, tally, c, &mut s.stack),
+                Kind::Photon => self.photon(p, &mut rng, c, s),
+                _ => self.charged(p, &mut rng, c, s),
             }
         }
     }
 
     #[inline]
-    fn deposit(&self, tally: &EnergyTally, c: &mut Counters, voxel: Option<usize>, e: f64) {
+    fn deposit(deposits: &mut Vec<(u32, u64)>, c: &mut Counters, voxel: Option<usize>, e: f64) {
         match voxel {
             Some(v) => {
-                tally.add(v, e);
+                deposits.push((v as u32, to_quanta(e)));
                 c.deposited_mev += e;
             }
             None => c.escaped_mev += e,
@@ -349,22 +360,15 @@ impl<'a> Simulation<'a> {
 
     /// Electrons, positrons and heavy particles: local deposition (see
     /// [`ChargedParticleModel::LocalDeposition`]).
-    fn charged(
-        &self,
-        p: Particle,
-        rng: &mut StreamRng,
-        tally: &EnergyTally,
-        c: &mut Counters,
-        stack: &mut Vec<Particle>,
-    ) {
+    fn charged(&self, p: Particle, rng: &mut StreamRng, c: &mut Counters, s: &mut Scratch) {
         match self.settings.charged {
             ChargedParticleModel::LocalDeposition => {
                 let v = self.model.voxel_at(p.position_mm);
                 if p.energy_mev > 0.0 {
-                    self.deposit(tally, c, v, p.energy_mev);
+                    Self::deposit(&mut s.deposits, c, v, p.energy_mev);
                 }
                 if p.kind == Kind::Positron {
-                    self.annihilate(p.position_mm, rng, stack);
+                    self.annihilate(p.position_mm, rng, &mut s.stack);
                 }
             }
         }
@@ -389,7 +393,6 @@ impl<'a> Simulation<'a> {
         &self,
         p: Particle,
         rng: &mut StreamRng,
-        tally: &EnergyTally,
         c: &mut Counters,
         s: &mut Scratch,
     ) {
@@ -413,7 +416,7 @@ impl<'a> Simulation<'a> {
         loop {
             if e < self.settings.photon_cutoff_mev {
                 let v = model.voxel_at(pos);
-                self.deposit(tally, c, v, e);
+                Self::deposit(&mut s.deposits, c, v, e);
                 if v.is_some() {
                     c.cutoff_mev += e;
                 }
@@ -452,7 +455,7 @@ impl<'a> Simulation<'a> {
                     cos_theta,
                     electron_mev,
                 } => {
-                    self.deposit(tally, c, Some(voxel), electron_mev);
+                    Self::deposit(&mut s.deposits, c, Some(voxel), electron_mev);
                     e = energy_mev;
                     let (cp, sp) = rng.azimuth();
                     dir = dir.rotate(cos_theta, cp, sp);
@@ -462,11 +465,11 @@ impl<'a> Simulation<'a> {
                     dir = dir.rotate(cos_theta, cp, sp);
                 }
                 Interaction::Photoelectric { electron_mev } => {
-                    self.deposit(tally, c, Some(voxel), electron_mev);
+                    Self::deposit(&mut s.deposits, c, Some(voxel), electron_mev);
                     return;
                 }
                 Interaction::Pair { kinetic_mev } => {
-                    self.deposit(tally, c, Some(voxel), kinetic_mev);
+                    Self::deposit(&mut s.deposits, c, Some(voxel), kinetic_mev);
                     self.annihilate(pos, rng, &mut s.stack);
                     return;
                 }

@@ -50,6 +50,22 @@ impl EnergyTally {
         self.acc[i].swap(0, Ordering::Relaxed)
     }
 
+    /// Adds a buffer of `(voxel, quanta)` deposits. The line of the deposit `AHEAD`
+    /// entries later is prefetched before each atomic add, so that the cache misses of a
+    /// large tally overlap instead of stalling one after the other (an atomic add is a
+    /// full barrier on x86).
+    #[inline]
+    pub fn add_buffer(&self, buf: &[(u32, u64)]) {
+        const AHEAD: usize = 8;
+        for k in 0..buf.len() {
+            if let Some(&(v, _)) = buf.get(k + AHEAD) {
+                prefetch(&self.acc[v as usize]);
+            }
+            let (v, q) = buf[k];
+            self.acc[v as usize].fetch_add(q, Ordering::Relaxed);
+        }
+    }
+
     /// Adds raw quanta to voxel `i` (used to merge partial tallies, e.g. from MPI ranks).
     pub fn add_quanta(&self, i: usize, q: u64) {
         self.acc[i].fetch_add(q, Ordering::Relaxed);
@@ -59,6 +75,25 @@ impl EnergyTally {
     pub fn quanta(&self) -> Vec<u64> {
         self.acc.iter().map(|a| a.load(Ordering::Relaxed)).collect()
     }
+}
+
+/// Hints the processor to load the cache line of `x` (no effect on results).
+#[inline(always)]
+pub fn prefetch<T>(x: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: prefetching is a hint; it never faults, even for invalid addresses, and here
+    // the address is that of a valid reference.
+    unsafe {
+        core::arch::x86_64::_mm_prefetch(x as *const T as *const i8, core::arch::x86_64::_MM_HINT_T0);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = x;
+}
+
+/// Converts an energy [MeV] to fixed-point quanta (rounded to nearest).
+#[inline(always)]
+pub fn to_quanta(energy_mev: f64) -> u64 {
+    (energy_mev * QUANTA_PER_MEV + 0.5) as u64
 }
 
 /// Per-voxel statistics over equal-size batches.
@@ -122,7 +157,7 @@ impl BatchStats {
     }
 
     /// Folds the batch held in `tally` into the statistics and resets the tally.
-    pub fn fold(&mut self, tally: &EnergyTally) {
+    pub fn fold(&mut self, tally: &mut EnergyTally) {
         use rayon::prelude::*;
         let nb = self.histories_per_batch as f64;
         let n_groups = self.group_sum_mev.len();
@@ -133,12 +168,13 @@ impl BatchStats {
             .sum_mev
             .par_chunks_mut(BLOCK)
             .zip(self.sum_sq_per_history.par_chunks_mut(BLOCK))
+            .zip(tally.acc.par_chunks_mut(BLOCK))
             .enumerate()
-            .map(|(k, (s, s2))| {
+            .map(|(k, ((s, s2), acc))| {
                 let mut g = vec![0u128; n_groups];
                 for j in 0..s.len() {
                     let i = k * BLOCK + j;
-                    let q = tally.take(i);
+                    let q = std::mem::take(acc[j].get_mut());
                     if q != 0 {
                         let e = q as f64 / QUANTA_PER_MEV;
                         s[j] += e;

@@ -1,0 +1,55 @@
+//! Benchmark cases shared by the criterion benches (`cargo bench -p pedisim-benches`).
+//!
+//! The cases are those of `docs/performance.md`: a 140.5 keV photon point source at the
+//! centre of a 30 cm water cube with 2 mm voxels, and the same in a 30 cm phantom of soft
+//! tissue, cortical bone and lung layers (`configs/bone_lung_slabs_140kev.toml`).
+
+use pedisim_core::Vec3;
+use pedisim_phantom::builtin::{box_phantom, slab_phantom, Slab};
+use pedisim_phantom::Phantom;
+use pedisim_physics::material::{Material, MaterialDb};
+use pedisim_physics::photon::PhotonTables;
+use pedisim_transport::model::VoxelModel;
+use pedisim_transport::source::{Source, Spatial, Spectrum};
+
+/// Everything a benchmark needs to build a `Simulation`.
+pub struct Case {
+    /// The voxel model.
+    pub model: VoxelModel,
+    /// Photon tables of its materials.
+    pub tables: PhotonTables,
+    /// A 140.5 keV isotropic point source at the centre.
+    pub source: Source,
+}
+
+fn build(p: Phantom) -> Case {
+    let db = MaterialDb::builtin().expect("built-in materials");
+    let mats: Vec<Material> = p.materials.iter().map(|m| db.get(m).expect("known").clone()).collect();
+    let tables = PhotonTables::new(&mats).expect("tables");
+    let model = VoxelModel::new(&p).expect("model");
+    let centre = Vec3::from_array(p.grid.extent_mm()) * 0.5;
+    let source = Source::new(Spatial::Point { position_mm: centre }, Spectrum::Mono { energy_mev: 0.1405 });
+    Case { model, tables, source }
+}
+
+fn nominal(m: &str) -> Option<f64> {
+    MaterialDb::builtin().ok()?.get(m).ok().map(|m| m.density_g_cm3)
+}
+
+/// 30 cm water cube, 2 mm voxels.
+pub fn water_cube() -> Case {
+    build(box_phantom("water", [300.0; 3], [2.0; 3], nominal).expect("phantom"))
+}
+
+/// 30 cm phantom of soft tissue, bone and lung layers, 2 mm voxels.
+pub fn bone_lung() -> Case {
+    let s = |m: &str, t: f64| Slab { material: m.into(), thickness_mm: t, name: m.into() };
+    let slabs = [
+        s("soft_tissue", 60.0),
+        s("cortical_bone", 20.0),
+        s("lung", 120.0),
+        s("cortical_bone", 20.0),
+        s("soft_tissue", 80.0),
+    ];
+    build(slab_phantom(&slabs, [300.0, 300.0], [2.0; 3], nominal).expect("phantom"))
+}
