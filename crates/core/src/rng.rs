@@ -66,10 +66,29 @@ impl StreamRng {
         1.0 - self.uniform()
     }
 
-    /// An exponentially distributed number with unit mean, `-ln(xi)`.
+    /// An exponentially distributed number with unit mean, by the ziggurat method of
+    /// Marsaglia and Tsang (2000) with 256 layers: one 64-bit draw and a multiplication in
+    /// 98.9 % of calls, no logarithm (see [`ziggurat`]).
     #[inline]
     pub fn exponential(&mut self) -> f64 {
-        -self.uniform_open0().ln()
+        let z = ziggurat::tables();
+        loop {
+            let bits = self.inner.next_u64();
+            let i = (bits & 0xff) as usize;
+            // 52 random bits for the position in the layer, independent of the 8 layer bits.
+            let u = (bits >> 12) as f64 * (1.0 / (1u64 << 52) as f64);
+            let x = u * z.x[i];
+            if x < z.x[i + 1] {
+                return x;
+            }
+            if i == 0 {
+                // The tail beyond r: r + Exp(1) by memorylessness.
+                return ziggurat::R - self.uniform_open0().ln();
+            }
+            if z.f[i + 1] + (z.f[i] - z.f[i + 1]) * self.uniform() < (-x).exp() {
+                return x;
+            }
+        }
     }
 
     /// A uniformly distributed azimuth, returned as `(cos phi, sin phi)`. Uses rejection
@@ -97,9 +116,79 @@ impl StreamRng {
     }
 }
 
+/// Tables of the exponential ziggurat (Marsaglia and Tsang, "The ziggurat method for
+/// generating random variables", J. Stat. Softw. 5(8), 2000), 256 layers of equal area.
+pub mod ziggurat {
+    use std::sync::LazyLock;
+
+    /// Start of the tail (right edge of the base layer).
+    pub const R: f64 = 7.697_117_470_131_05;
+    /// Area of each layer.
+    pub const V: f64 = 3.949_659_822_581_572e-3;
+
+    /// Layer edges `x` (descending, `x[256] = 0`) and `f = exp(-x)`.
+    pub struct Tables {
+        /// Outer edges of the layers; `x[0] = V / exp(-R)` is the base layer's virtual width.
+        pub x: [f64; 257],
+        /// exp(-x).
+        pub f: [f64; 257],
+    }
+
+    static TABLES: LazyLock<Tables> = LazyLock::new(|| {
+        let mut x = [0.0; 257];
+        let mut f = [0.0; 257];
+        x[0] = V / (-R).exp();
+        x[1] = R;
+        for i in 2..256 {
+            x[i] = -(V / x[i - 1] + (-x[i - 1]).exp()).ln();
+        }
+        x[256] = 0.0;
+        for i in 0..257 {
+            f[i] = (-x[i]).exp();
+        }
+        Tables { x, f }
+    });
+
+    /// The tables (computed once).
+    #[inline(always)]
+    pub fn tables() -> &'static Tables {
+        &TABLES
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Chi-square of 1e6 ziggurat samples against the exponential distribution in 50 bins of
+    /// equal probability (the 99.9 % quantile for 49 degrees of freedom is 85.4), plus mean
+    /// and variance within 4 standard errors.
+    #[test]
+    fn ziggurat_exponential_is_exponential() {
+        let mut r = StreamRng::new(5, domain::SETUP, 1);
+        let n = 1_000_000;
+        let bins = 50;
+        let mut h = vec![0usize; bins];
+        let (mut s, mut s2) = (0.0, 0.0);
+        for _ in 0..n {
+            let x = r.exponential();
+            assert!(x >= 0.0 && x.is_finite());
+            s += x;
+            s2 += x * x;
+            // CDF 1 - exp(-x) in equal-probability bins.
+            let b = ((1.0 - (-x).exp()) * bins as f64) as usize;
+            h[b.min(bins - 1)] += 1;
+        }
+        let nf = n as f64;
+        let e = nf / bins as f64;
+        let chi2: f64 = h.iter().map(|&o| (o as f64 - e).powi(2) / e).sum();
+        assert!(chi2 < 85.4, "chi2 {chi2}");
+        let mean = s / nf;
+        let var = s2 / nf - mean * mean;
+        assert!((mean - 1.0).abs() < 4.0 / nf.sqrt(), "{mean}");
+        // Var of x^2 for Exp(1) is 20, so the sample variance has standard error ~ sqrt(8/n).
+        assert!((var - 1.0).abs() < 4.0 * (8.0 / nf).sqrt(), "{var}");
+    }
 
     #[test]
     fn streams_are_pure_functions_of_their_key() {

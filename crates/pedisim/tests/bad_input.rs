@@ -88,13 +88,14 @@ fn refused_in(dir: &Path, config: &str, file: &str, needles: &[&str]) -> String 
     assert!(out.stdout.is_empty(), "unexpected stdout: {}", out.stdout);
     assert_eq!(before, after, "the refused run created or removed files");
     for f in ["out.h5", "dose.nii.gz"] {
-        assert!(!dir.join(f).exists(), "{f} was created");
+        assert!(
+            before.contains(f) || !dir.join(f).exists(),
+            "{f} was created"
+        );
     }
     assert!(
-        !after
-            .iter()
-            .any(|f| f.ends_with(".h5") || f.contains("tmp")),
-        "output or temporary files left: {after:?}"
+        !after.iter().any(|f| f.contains("tmp")),
+        "temporary files left: {after:?}"
     );
     e.clone()
 }
@@ -200,6 +201,16 @@ fn unknown_key_in_source_is_rejected() {
     );
 }
 
+/// docs/config.md promises that "an unknown key, a key that does not apply to the chosen
+/// `kind`, or a value of the wrong type is an error that names the file, the section and
+/// the key"; the TOML parser's message names the line and the key, not the section.
+#[test]
+#[ignore = "bug: unknown-key errors do not name the section ([run]) as docs/config.md promises"]
+fn unknown_key_error_names_the_section() {
+    let config = edit(&sphere_config(), "batches = 10", "batches = 10\nbogus_key = 3");
+    refused(&config, "config.toml", &["[run]", "bogus_key"]);
+}
+
 #[test]
 fn unknown_section_is_rejected() {
     let config = format!("{}\n[tally]\nkind = \"voxel\"\n", sphere_config());
@@ -267,6 +278,26 @@ fn zero_histories_on_command_line_is_rejected() {
     assert_ne!(out.code, Some(0));
     assert!(out.stderr.contains("histories = 0"), "{}", out.stderr);
     assert_eq!(before, tree(dir.path()));
+}
+
+#[test]
+fn too_many_threads_is_rejected() {
+    let config = edit(&sphere_config(), "batches = 10", "batches = 10\nthreads = 100000");
+    refused(
+        &config,
+        "config.toml",
+        &["[run] threads = 100000", "expected 0 (all cores) to 4096"],
+    );
+}
+
+#[test]
+fn photon_cutoff_out_of_range_is_rejected() {
+    let config = format!("{}\n[physics]\nphoton_cutoff_kev = 0.1\n", sphere_config());
+    refused(
+        &config,
+        "config.toml",
+        &["[physics] photon_cutoff_kev = 0.1", "expected a value from 1 keV"],
+    );
 }
 
 #[test]
@@ -508,6 +539,21 @@ fn missing_label_table_is_rejected() {
     refused_nifti(&config, |_| {}, "no_table.toml", &["cannot read"]);
 }
 
+/// The error for a missing label table names only the table file, unlike the one for a
+/// missing label map ("config.toml: [phantom] labels: missing.nii.gz: file not found"): it
+/// names neither the configuration file nor the key `[phantom] table`.
+#[test]
+#[ignore = "bug: a missing label table is reported without the config file and the key [phantom] table (plan.rs build_phantom: load_toml(&table_path)? adds no context)"]
+fn missing_label_table_names_the_config_and_key() {
+    let config = edit(&nifti_config(), "\"table.toml\"", "\"no_table.toml\"");
+    refused_nifti(
+        &config,
+        |_| {},
+        "no_table.toml",
+        &["config.toml", "[phantom] table"],
+    );
+}
+
 #[test]
 fn garbage_nifti_label_map_is_rejected() {
     let config = edit(&nifti_config(), "\"labels.nii.gz\"", "\"garbage.nii\"");
@@ -614,7 +660,7 @@ fn table_with_duplicate_label_is_rejected() {
             write(d, "table.toml", &t);
         },
         "labels.nii.gz",
-        &["label 1", "more than once"],
+        &["label 1", "more than once", "table.toml"],
     );
 }
 
@@ -645,6 +691,23 @@ fn activity_map_with_other_placement_is_rejected() {
         },
         "activity.nii.gz",
         &["activity map on another grid"],
+    );
+}
+
+/// When only the axis directions differ, the message must say so: printing the voxel size
+/// and origin alone shows two identical grids.
+#[test]
+#[ignore = "bug: plan.rs same_grid reports a flipped axis as 'voxel size [2.0, 2.0, 2.0] mm / origin [..] mm, expected the phantom's [2.0, 2.0, 2.0] mm / [..] mm' (identical values) without the axis_sign that differs"]
+fn activity_map_with_flipped_axis_says_what_differs() {
+    refused_nifti(
+        &nifti_config(),
+        |d| {
+            let g = GridGeometry::new([16; 3], [2.0; 3], [31.0, -12.5, 40.0], [1.0; 3]).unwrap();
+            nifti_io::write_f32(&d.join("activity.nii.gz"), &g, &vec![1.0; g.len()], "a")
+                .unwrap();
+        },
+        "activity.nii.gz",
+        &["activity map on another grid", "axis"],
     );
 }
 

@@ -95,8 +95,11 @@ impl EnergyGrid {
 struct MaterialTables {
     /// `[total, coherent, incoherent, photoelectric, pair]` at each grid point.
     mu: Vec<[f64; 5]>,
-    /// S_mat(x) / Z_mat on the scattering-function x grid (tends to 1).
-    s_norm: Vec<f64>,
+    /// S_mat(x) / Z_mat on a uniform x grid of spacing `s_dx` from 0 (tends to 1; beyond
+    /// the table it is taken as 1, within 1e-5).
+    s_uniform: Vec<f64>,
+    /// 1 / spacing of `s_uniform` [Angstrom].
+    s_inv_dx: f64,
     /// Cumulative integral of F_mat^2 over q = x^2 on the x grid (starts at 0).
     f2_cumulative: Vec<f64>,
 }
@@ -108,11 +111,8 @@ pub struct PhotonTables {
     grid: EnergyGrid,
     materials: Vec<MaterialTables>,
     names: Vec<String>,
-    /// x grid of the scattering functions [1/Angstrom], and q = x^2 [1/Angstrom^2].
-    x_grid: Vec<f64>,
+    /// q = x^2 on the x grid of the scattering functions [1/Angstrom^2].
     q_grid: Vec<f64>,
-    ln_x1: f64,
-    inv_dlnx: f64,
 }
 
 /// The result of one real photon interaction.
@@ -207,22 +207,19 @@ impl PhotonTables {
             for j in 1..x_grid.len() {
                 cum[j] = cum[j - 1] + 0.5 * (f2[j] + f2[j - 1]) * (q_grid[j] - q_grid[j - 1]);
             }
+            let (s_uniform, s_inv_dx) = uniform_s_table(&x_grid, &s_norm, sf);
             out.push(MaterialTables {
                 mu,
-                s_norm,
+                s_uniform,
+                s_inv_dx,
                 f2_cumulative: cum,
             });
         }
-        let ln_x1 = x_grid[1].ln();
-        let inv_dlnx = (x_grid.len() - 2) as f64 / (x_grid[x_grid.len() - 1].ln() - ln_x1);
         Ok(Self {
             grid,
             materials: out,
             names: materials.iter().map(|m| m.name.clone()).collect(),
-            x_grid,
             q_grid,
-            ln_x1,
-            inv_dlnx,
         })
     }
 
@@ -307,21 +304,18 @@ impl PhotonTables {
         }
     }
 
-    /// S_mat(x)/Z_mat at momentum transfer `x` [1/Angstrom] (linear interpolation on the
-    /// logarithmic x grid).
+    /// S_mat(x)/Z_mat at momentum transfer `x` [1/Angstrom]: linear interpolation on a
+    /// uniform x grid (no logarithm in the Compton sampling loop).
     #[inline]
     pub fn incoherent_scattering_fraction(&self, mat: usize, x: f64) -> f64 {
-        let s = &self.materials[mat].s_norm;
-        if x <= self.x_grid[1] {
-            return s[1] * x / self.x_grid[1];
+        let m = &self.materials[mat];
+        let t = x * m.s_inv_dx;
+        let j = t as usize;
+        if j + 1 >= m.s_uniform.len() {
+            return 1.0;
         }
-        let t = (x.ln() - self.ln_x1) * self.inv_dlnx;
-        let j = t as usize + 1;
-        if j + 1 >= self.x_grid.len() {
-            return s[s.len() - 1];
-        }
-        let (x0, x1) = (self.x_grid[j], self.x_grid[j + 1]);
-        s[j] + (x - x0) / (x1 - x0) * (s[j + 1] - s[j])
+        let (a, b) = (m.s_uniform[j], m.s_uniform[j + 1]);
+        a + (t - j as f64) * (b - a)
     }
 
     /// Samples Compton scattering of a photon of `energy_mev` in material `mat`:
@@ -425,6 +419,30 @@ impl PhotonTables {
         let (c0, c1) = (m.f2_cumulative[j - 1], m.f2_cumulative[j]);
         c0 + (q - q0) / (q1 - q0) * (c1 - c0)
     }
+}
+
+/// Resamples S_mat(x)/Z_mat from the logarithmic x grid of the data onto a uniform grid
+/// from 0 up to where it reaches 1 within 1e-5 (at most 8192 points, spacing at least
+/// 1e-3 / Angstrom, which is finer than the data grid wherever S is not yet saturated).
+fn uniform_s_table(
+    x_grid: &[f64],
+    s_norm: &[f64],
+    sf: &crate::scattering::ScatteringFunctions,
+) -> (Vec<f64>, f64) {
+    let x_sat = x_grid
+        .iter()
+        .zip(s_norm)
+        .rev()
+        .find(|(_, s)| **s < 1.0 - 1e-5)
+        .map(|(x, _)| *x * 1.05)
+        .unwrap_or(1.0)
+        .max(1e-2);
+    let dx = (x_sat / 8191.0).max(1e-3);
+    let n = (x_sat / dx).ceil() as usize + 2;
+    let table = (0..n)
+        .map(|i| sf.interpolate(s_norm, i as f64 * dx).min(1.0))
+        .collect();
+    (table, 1.0 / dx)
 }
 
 /// Reference mass attenuation coefficient [cm^2/g] of a material, computed directly from the
