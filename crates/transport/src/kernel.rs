@@ -15,13 +15,13 @@
 
 use crate::model::VoxelModel;
 use crate::source::Source;
-use crate::tally::{to_quanta, BatchStats, EnergyTally};
+use crate::tally::{prefetch, to_quanta, BatchStats, EnergyTally};
 use crate::TransportError;
 use pedisim_core::constants::ELECTRON_MASS_MEV;
 use pedisim_core::rng::{domain, StreamRng};
 use pedisim_core::Vec3;
 use pedisim_physics::nuclide::Emission;
-use pedisim_physics::photon::{Interaction, PhotonTables, N_ENERGY};
+use pedisim_physics::photon::{EnergyIndex, Interaction, PhotonTables, N_ENERGY};
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -156,16 +156,55 @@ pub struct Simulation<'a> {
     majorant_per_mm: Vec<f64>,
 }
 
-/// Scratch memory of one worker, reused across histories.
-struct Scratch {
-    stack: Vec<Particle>,
-    mu_material_per_mm: Vec<f64>,
-    /// Deposits `(voxel, quanta)` not yet added to the shared tally.
-    deposits: Vec<(u32, u64)>,
-}
+/// Histories in flight per worker. While one history waits for the memory holding the
+/// medium at the end of its flight, the worker advances the others (latency hiding).
+pub const LANES: usize = 8;
 
 /// Deposits buffered per worker before they are added to the shared tally.
 const DEPOSIT_BUFFER: usize = 4096;
+
+/// One history in flight: its random stream, its particle stack and the photon it is
+/// tracking.
+struct Lane {
+    rng: StreamRng,
+    stack: Vec<Particle>,
+    /// True while a photon is between a flight and the resolution of its collision.
+    flying: bool,
+    pos: Vec3,
+    dir: Vec3,
+    energy_mev: f64,
+    uncollided: bool,
+    idx: EnergyIndex,
+    mu_max: f64,
+    inv_mu_max: f64,
+    /// The voxel at the end of the current flight (its medium line has been prefetched).
+    voxel: usize,
+}
+
+impl Lane {
+    fn new() -> Self {
+        Self {
+            rng: StreamRng::new(0, 0, 0),
+            stack: Vec::with_capacity(64),
+            flying: false,
+            pos: Vec3::default(),
+            dir: Vec3::default(),
+            energy_mev: 0.0,
+            uncollided: false,
+            idx: EnergyIndex { bin: 0, frac: 0.0 },
+            mu_max: 0.0,
+            inv_mu_max: 0.0,
+            voxel: 0,
+        }
+    }
+}
+
+/// Scratch memory of one worker, reused across chunks.
+struct Scratch {
+    lanes: Vec<Lane>,
+    /// Deposits `(voxel, quanta)` not yet added to the shared tally.
+    deposits: Vec<(u32, u64)>,
+}
 
 impl<'a> Simulation<'a> {
     /// Prepares a simulation (computes the majorant over the media present).
@@ -276,8 +315,7 @@ impl<'a> Simulation<'a> {
             .into_par_iter()
             .map_init(
                 || Scratch {
-                    stack: Vec::with_capacity(64),
-                    mu_material_per_mm: vec![0.0; self.tables.len()],
+                    lanes: (0..LANES).map(|_| Lane::new()).collect(),
                     deposits: Vec::with_capacity(DEPOSIT_BUFFER),
                 },
                 |scratch, k| {
@@ -286,17 +324,7 @@ impl<'a> Simulation<'a> {
                     }
                     let lo = range.start + k * chunk;
                     let hi = (lo + chunk).min(range.end);
-                    let mut c = Counters::default();
-                    for i in lo..hi {
-                        let index = batch * histories_per_batch + i;
-                        self.history(seed, index, &mut c, scratch);
-                        if scratch.deposits.len() > DEPOSIT_BUFFER - 256 {
-                            tally.add_buffer(&scratch.deposits);
-                            scratch.deposits.clear();
-                        }
-                    }
-                    tally.add_buffer(&scratch.deposits);
-                    scratch.deposits.clear();
+                    let c = self.run_chunk(seed, batch * histories_per_batch, lo..hi, tally, scratch);
                     control.histories_done.fetch_add(hi - lo, Ordering::Relaxed);
                     Some(c)
                 },
@@ -309,18 +337,61 @@ impl<'a> Simulation<'a> {
         Ok(total)
     }
 
-    /// One history: the source event and every particle it leads to.
-    fn history(
+    /// Runs the histories of one chunk, [`LANES`] at a time, round-robin: each turn of a
+    /// lane ends right after it has sampled a flight and prefetched the medium of the voxel
+    /// where the flight ends. Every history draws only from its own stream, so the
+    /// interleaving changes no random decision.
+    fn run_chunk(
         &self,
         seed: u64,
-        index: u64,
-        c: &mut Counters,
+        batch_offset: u64,
+        range: std::ops::Range<u64>,
+        tally: &EnergyTally,
         s: &mut Scratch,
-    ) {
-        let mut rng = StreamRng::new(seed, domain::HISTORY, index);
+    ) -> Counters {
+        let mut c = Counters::default();
+        let mut next = range.start;
+        let mut live = [false; LANES];
+        let Scratch { lanes, deposits } = s;
+        for (l, lane) in lanes.iter_mut().enumerate() {
+            if next < range.end {
+                self.start_history(lane, seed, batch_offset + next, &mut c);
+                next += 1;
+                live[l] = true;
+            }
+        }
+        while live.iter().any(|&x| x) {
+            for (l, lane) in lanes.iter_mut().enumerate() {
+                if !live[l] {
+                    continue;
+                }
+                if !self.advance(lane, &mut c, deposits) {
+                    // The lane's history is finished: start the next one.
+                    if next < range.end {
+                        self.start_history(lane, seed, batch_offset + next, &mut c);
+                        next += 1;
+                    } else {
+                        live[l] = false;
+                    }
+                }
+            }
+            if deposits.len() > DEPOSIT_BUFFER - 64 * LANES {
+                tally.add_buffer(deposits);
+                deposits.clear();
+            }
+        }
+        tally.add_buffer(deposits);
+        deposits.clear();
+        c
+    }
+
+    /// Starts history `index`: its stream and the primaries of its source event.
+    fn start_history(&self, lane: &mut Lane, seed: u64, index: u64, c: &mut Counters) {
+        lane.rng = StreamRng::new(seed, domain::HISTORY, index);
+        lane.flying = false;
         c.histories += 1;
-        let stack = &mut s.stack;
-        self.source.emit(&mut rng, |e, pos, dir| {
+        let stack = &mut lane.stack;
+        self.source.emit(&mut lane.rng, |e, pos, dir| {
             let (kind, energy_mev, extra) = match e {
                 Emission::Photon(x) => (Kind::Photon, x, 0.0),
                 Emission::Electron(x) => (Kind::Electron, x, 0.0),
@@ -339,12 +410,6 @@ impl<'a> Simulation<'a> {
                 primary: kind == Kind::Photon,
             });
         });
-        while let Some(p) = s.stack.pop() {
-            match p.kind {
-                Kind::Photon => self.photon(p, &mut rng, c, s),
-                _ => self.charged(p, &mut rng, c, s),
-            }
-        }
     }
 
     #[inline]
@@ -360,21 +425,22 @@ impl<'a> Simulation<'a> {
 
     /// Electrons, positrons and heavy particles: local deposition (see
     /// [`ChargedParticleModel::LocalDeposition`]).
-    fn charged(&self, p: Particle, rng: &mut StreamRng, c: &mut Counters, s: &mut Scratch) {
+    fn charged(&self, p: Particle, lane: &mut Lane, c: &mut Counters, deposits: &mut Vec<(u32, u64)>) {
         match self.settings.charged {
             ChargedParticleModel::LocalDeposition => {
                 let v = self.model.voxel_at(p.position_mm);
                 if p.energy_mev > 0.0 {
-                    Self::deposit(&mut s.deposits, c, v, p.energy_mev);
+                    Self::deposit(deposits, c, v, p.energy_mev);
                 }
                 if p.kind == Kind::Positron {
-                    self.annihilate(p.position_mm, rng, &mut s.stack);
+                    Self::annihilate(p.position_mm, &mut lane.rng, &mut lane.stack);
                 }
             }
         }
     }
 
-    fn annihilate(&self, pos: Vec3, rng: &mut StreamRng, stack: &mut Vec<Particle>) {
+    /// Two back-to-back 511 keV photons, isotropic, at `pos`.
+    fn annihilate(pos: Vec3, rng: &mut StreamRng, stack: &mut Vec<Particle>) {
         let d = Vec3::from_array(rng.isotropic());
         for dir in [d, -d] {
             stack.push(Particle {
@@ -387,91 +453,126 @@ impl<'a> Simulation<'a> {
         }
     }
 
-    /// Woodcock tracking of one photon until it is absorbed, falls below the cutoff or
-    /// escapes.
-    fn photon(
-        &self,
-        p: Particle,
-        rng: &mut StreamRng,
-        c: &mut Counters,
-        s: &mut Scratch,
-    ) {
-        let model = self.model;
-        let mut pos = p.position_mm;
-        let mut dir = p.direction;
-        let mut e = p.energy_mev;
-        let mut uncollided = p.primary;
-        if model.voxel_at(pos).is_none() {
-            match model.entry_distance(pos, dir) {
-                Some(t) => pos = pos + dir * (t + 1e-9),
-                None => {
-                    c.escaped_mev += e;
-                    if uncollided {
-                        c.uncollided_escapes += 1;
-                    }
-                    return;
+    /// Sets the energy-dependent quantities of the lane's photon; false if the photon fell
+    /// below the cutoff (its energy is then deposited where it is).
+    #[inline]
+    fn set_energy(&self, lane: &mut Lane, c: &mut Counters, deposits: &mut Vec<(u32, u64)>) -> bool {
+        let e = lane.energy_mev;
+        if e < self.settings.photon_cutoff_mev {
+            let v = self.model.voxel_at(lane.pos);
+            Self::deposit(deposits, c, v, e);
+            if v.is_some() {
+                c.cutoff_mev += e;
+            }
+            return false;
+        }
+        let idx = self.tables.grid().index(e);
+        let m = &self.majorant_per_mm;
+        lane.idx = idx;
+        lane.mu_max = m[idx.bin] + idx.frac * (m[idx.bin + 1] - m[idx.bin]);
+        lane.inv_mu_max = 1.0 / lane.mu_max;
+        true
+    }
+
+    /// Samples the lane photon's next flight. Returns false if it left the grid (escaped).
+    #[inline]
+    fn fly(&self, lane: &mut Lane, c: &mut Counters) -> bool {
+        c.woodcock_steps += 1;
+        lane.pos = lane.pos + lane.dir * (lane.rng.exponential() * lane.inv_mu_max);
+        match self.model.voxel_at(lane.pos) {
+            Some(v) => {
+                lane.voxel = v;
+                prefetch(&self.model.medium[v]);
+                true
+            }
+            None => {
+                c.escaped_mev += lane.energy_mev;
+                if lane.uncollided {
+                    c.uncollided_escapes += 1;
                 }
+                false
             }
         }
+    }
+
+    /// Advances a lane until its photon has a new flight in the air (returns true) or its
+    /// history is finished (returns false).
+    fn advance(&self, lane: &mut Lane, c: &mut Counters, deposits: &mut Vec<(u32, u64)>) -> bool {
         loop {
-            if e < self.settings.photon_cutoff_mev {
-                let v = model.voxel_at(pos);
-                Self::deposit(&mut s.deposits, c, v, e);
-                if v.is_some() {
-                    c.cutoff_mev += e;
-                }
-                return;
-            }
-            let idx = self.tables.grid().index(e);
-            let mu_max = self.majorant_per_mm[idx.bin]
-                + idx.frac * (self.majorant_per_mm[idx.bin + 1] - self.majorant_per_mm[idx.bin]);
-            for (m, mu) in s.mu_material_per_mm.iter_mut().enumerate() {
-                *mu = self.tables.total_cm2_g(m, idx) * 0.1;
-            }
-            let inv_mu_max = 1.0 / mu_max;
-            // Fly until a real collision.
-            let (voxel, mat) = loop {
-                c.woodcock_steps += 1;
-                pos = pos + dir * (rng.exponential() * inv_mu_max);
-                let Some(v) = model.voxel_at(pos) else {
-                    c.escaped_mev += e;
-                    if uncollided {
-                        c.uncollided_escapes += 1;
-                    }
-                    return;
-                };
-                let med = model.medium[v] as usize;
+            if lane.flying {
+                // Resolve the collision at the end of the flight: real or virtual.
+                let med = self.model.medium[lane.voxel] as usize;
                 let mat = self.medium_material[med] as usize;
-                let mu = s.mu_material_per_mm[mat] * self.medium_density[med];
-                if rng.uniform() * mu_max < mu {
-                    break (v, mat);
+                let mu = self.tables.total_cm2_g(mat, lane.idx) * 0.1 * self.medium_density[med];
+                if lane.rng.uniform() * lane.mu_max < mu {
+                    c.real_interactions += 1;
+                    lane.uncollided = false;
+                    match self.tables.interact(mat, lane.energy_mev, lane.idx, &mut lane.rng) {
+                        Interaction::Compton {
+                            energy_mev,
+                            cos_theta,
+                            electron_mev,
+                        } => {
+                            Self::deposit(deposits, c, Some(lane.voxel), electron_mev);
+                            lane.energy_mev = energy_mev;
+                            let (cp, sp) = lane.rng.azimuth();
+                            lane.dir = lane.dir.rotate(cos_theta, cp, sp);
+                            if !self.set_energy(lane, c, deposits) {
+                                lane.flying = false;
+                                continue;
+                            }
+                        }
+                        Interaction::Rayleigh { cos_theta } => {
+                            let (cp, sp) = lane.rng.azimuth();
+                            lane.dir = lane.dir.rotate(cos_theta, cp, sp);
+                        }
+                        Interaction::Photoelectric { electron_mev } => {
+                            Self::deposit(deposits, c, Some(lane.voxel), electron_mev);
+                            lane.flying = false;
+                            continue;
+                        }
+                        Interaction::Pair { kinetic_mev } => {
+                            Self::deposit(deposits, c, Some(lane.voxel), kinetic_mev);
+                            Self::annihilate(lane.pos, &mut lane.rng, &mut lane.stack);
+                            lane.flying = false;
+                            continue;
+                        }
+                    }
                 }
-            };
-            c.real_interactions += 1;
-            uncollided = false;
-            match self.tables.interact(mat, e, idx, rng) {
-                Interaction::Compton {
-                    energy_mev,
-                    cos_theta,
-                    electron_mev,
-                } => {
-                    Self::deposit(&mut s.deposits, c, Some(voxel), electron_mev);
-                    e = energy_mev;
-                    let (cp, sp) = rng.azimuth();
-                    dir = dir.rotate(cos_theta, cp, sp);
+                if self.fly(lane, c) {
+                    return true;
                 }
-                Interaction::Rayleigh { cos_theta } => {
-                    let (cp, sp) = rng.azimuth();
-                    dir = dir.rotate(cos_theta, cp, sp);
+                lane.flying = false;
+            } else {
+                let Some(p) = lane.stack.pop() else {
+                    return false;
+                };
+                if p.kind != Kind::Photon {
+                    self.charged(p, lane, c, deposits);
+                    continue;
                 }
-                Interaction::Photoelectric { electron_mev } => {
-                    Self::deposit(&mut s.deposits, c, Some(voxel), electron_mev);
-                    return;
+                lane.pos = p.position_mm;
+                lane.dir = p.direction;
+                lane.energy_mev = p.energy_mev;
+                lane.uncollided = p.primary;
+                if self.model.voxel_at(lane.pos).is_none() {
+                    match self.model.entry_distance(lane.pos, lane.dir) {
+                        Some(t) => lane.pos = lane.pos + lane.dir * (t + 1e-9),
+                        None => {
+                            c.escaped_mev += lane.energy_mev;
+                            if lane.uncollided {
+                                c.uncollided_escapes += 1;
+                            }
+                            continue;
+                        }
+                    }
                 }
-                Interaction::Pair { kinetic_mev } => {
-                    Self::deposit(&mut s.deposits, c, Some(voxel), kinetic_mev);
-                    self.annihilate(pos, rng, &mut s.stack);
-                    return;
+                if !self.set_energy(lane, c, deposits) {
+                    continue;
+                }
+                if self.fly(lane, c) {
+                    lane.flying = true;
+                    return true;
                 }
             }
         }
