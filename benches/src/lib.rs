@@ -24,16 +24,33 @@ pub struct Case {
 
 fn build(p: Phantom) -> Case {
     let db = MaterialDb::builtin().expect("built-in materials");
-    let mats: Vec<Material> = p.materials.iter().map(|m| db.get(m).expect("known").clone()).collect();
+    let mats: Vec<Material> = p
+        .materials
+        .iter()
+        .map(|m| db.get(m).expect("known").clone())
+        .collect();
     let tables = PhotonTables::new(&mats).expect("tables");
     let model = VoxelModel::new(&p).expect("model");
     let centre = Vec3::from_array(p.grid.extent_mm()) * 0.5;
-    let source = Source::new(Spatial::Point { position_mm: centre }, Spectrum::Mono { energy_mev: 0.1405 });
-    Case { model, tables, source }
+    let source = Source::new(
+        Spatial::Point {
+            position_mm: centre,
+        },
+        Spectrum::Mono { energy_mev: 0.1405 },
+    );
+    Case {
+        model,
+        tables,
+        source,
+    }
 }
 
 fn nominal(m: &str) -> Option<f64> {
-    MaterialDb::builtin().ok()?.get(m).ok().map(|m| m.density_g_cm3)
+    MaterialDb::builtin()
+        .ok()?
+        .get(m)
+        .ok()
+        .map(|m| m.density_g_cm3)
 }
 
 /// 30 cm water cube, 2 mm voxels.
@@ -43,7 +60,11 @@ pub fn water_cube() -> Case {
 
 /// 30 cm phantom of soft tissue, bone and lung layers, 2 mm voxels.
 pub fn bone_lung() -> Case {
-    let s = |m: &str, t: f64| Slab { material: m.into(), thickness_mm: t, name: m.into() };
+    let s = |m: &str, t: f64| Slab {
+        material: m.into(),
+        thickness_mm: t,
+        name: m.into(),
+    };
     let slabs = [
         s("soft_tissue", 60.0),
         s("cortical_bone", 20.0),

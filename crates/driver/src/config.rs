@@ -269,9 +269,37 @@ pub fn load_toml<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, DriverE
         file: path.to_path_buf(),
         message: format!("cannot read the file: {e}"),
     })?;
-    toml::from_str(&text).map_err(|e| DriverError::Config {
-        file: path.to_path_buf(),
-        message: e.to_string().trim_end().to_string(),
+    toml::from_str(&text).map_err(|e| {
+        let section = e
+            .span()
+            .and_then(|sp| section_at(&text, sp.start))
+            .map(|s| format!("in [{s}]: "))
+            .unwrap_or_default();
+        DriverError::Config {
+            file: path.to_path_buf(),
+            message: format!("{section}{}", e.to_string().trim_end()),
+        }
+    })
+}
+
+/// The name of the TOML table (`[name]` or `[[name]]` header) that encloses byte `offset`.
+fn section_at(text: &str, offset: usize) -> Option<String> {
+    let before = text.get(..offset.min(text.len()))?;
+    before.lines().rev().find_map(|l| {
+        let t = l.trim();
+        if t.starts_with('[') && !t.starts_with("[[") {
+            t.strip_prefix('[')?
+                .split(']')
+                .next()
+                .map(|s| s.trim().to_string())
+        } else if t.starts_with("[[") {
+            t.strip_prefix("[[")?
+                .split("]]")
+                .next()
+                .map(|s| s.trim().to_string())
+        } else {
+            None
+        }
     })
 }
 

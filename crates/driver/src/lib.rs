@@ -8,7 +8,8 @@
 //! ```no_run
 //! use pedisim_driver::{plan::{plan_from_file, Overrides}, execute};
 //! let plan = plan_from_file("configs/smoke.toml".as_ref(), &Overrides::default()).unwrap();
-//! let outcome = execute(&plan, &mut |_done, _total| {}).unwrap();
+//! let cancel = std::sync::atomic::AtomicBool::new(false);
+//! let outcome = execute(&plan, &mut |_done, _total| {}, &cancel).unwrap();
 //! println!("wrote {}", outcome.output.display());
 //! ```
 #![deny(missing_docs)]
@@ -25,7 +26,7 @@ use pedisim_transport::model::VoxelModel;
 use pedisim_transport::tally::BatchStats;
 use plan::Plan;
 use std::path::PathBuf;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// Errors of a run, each naming the file and what was expected.
@@ -72,8 +73,15 @@ pub struct RunOutcome {
 
 /// Runs a validated plan, calling `progress(histories_done, histories_total)` about four
 /// times a second from the calling thread, and writes the results. Output files are
-/// written to a temporary name and renamed into place only when complete.
-pub fn execute(plan: &Plan, progress: &mut dyn FnMut(u64, u64)) -> Result<RunOutcome, DriverError> {
+/// written to a temporary name and renamed into place only when complete. Setting
+/// `cancel` (e.g. from a signal handler) stops the transport at the next chunk of
+/// histories; the run then returns [`pedisim_transport::TransportError::Cancelled`] and
+/// writes nothing.
+pub fn execute(
+    plan: &Plan,
+    progress: &mut dyn FnMut(u64, u64),
+    cancel: &AtomicBool,
+) -> Result<RunOutcome, DriverError> {
     let tables = PhotonTables::with_options(&plan.materials, plan.rayleigh)?;
     let model = VoxelModel::new(&plan.phantom)?;
     let sim = Simulation::new(&model, &tables, &plan.source, plan.settings.clone());
@@ -103,6 +111,9 @@ pub fn execute(plan: &Plan, progress: &mut dyn FnMut(u64, u64)) -> Result<RunOut
             pool.install(|| sim.run_with_stats(plan.seed, plan.batches, stats, &control))
         });
         while !worker.is_finished() {
+            if cancel.load(Ordering::Relaxed) {
+                control.cancel.store(true, Ordering::Relaxed);
+            }
             progress(control.histories_done.load(Ordering::Relaxed), total);
             std::thread::sleep(Duration::from_millis(250));
         }

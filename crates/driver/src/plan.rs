@@ -171,6 +171,15 @@ pub fn plan(config: RunConfig, config_path: &Path) -> Result<Plan, DriverError> 
             format!("[output] path = {:?}: expected a file name", output),
         ));
     }
+    if let Some(n) = &config.output.dose_nifti {
+        let name = n.to_string_lossy();
+        if n.is_dir() || !(name.ends_with(".nii") || name.ends_with(".nii.gz")) {
+            return Err(cfg_err(
+                f,
+                format!("[output] dose_nifti = {name:?}: expected a file name ending in .nii or .nii.gz"),
+            ));
+        }
+    }
     Ok(Plan {
         settings: Settings {
             photon_cutoff_mev: cutoff_kev * 1e-3,
@@ -336,7 +345,8 @@ fn build_phantom(config: &RunConfig, f: &Path, db: &MaterialDb) -> Result<Phanto
             let table_path = resolve(f, &need(f, "phantom", "table", kind, &p.table)?);
             let vol = nifti_io::read_labels(&labels_path)
                 .map_err(|e| cfg_err(f, format!("[phantom] labels: {e}")))?;
-            let table: LabelTableFile = crate::config::load_toml(&table_path)?;
+            let table: LabelTableFile = crate::config::load_toml(&table_path)
+                .map_err(|e| cfg_err(f, format!("[phantom] table: {e}")))?;
             let mut entries = Vec::new();
             for (i, l) in table.label.iter().enumerate() {
                 if let Err(e) = db.get(&l.material) {
@@ -398,8 +408,8 @@ pub fn same_grid(a: &GridGeometry, b: &GridGeometry) -> Result<(), String> {
         || a.axis_sign != b.axis_sign
     {
         return Err(format!(
-            "voxel size {:?} mm / origin {:?} mm, expected the phantom's {:?} mm / {:?} mm",
-            a.voxel_mm, a.origin_mm, b.voxel_mm, b.origin_mm
+            "voxel size {:?} mm / origin {:?} mm / axis signs {:?}, expected the phantom's {:?} mm / {:?} mm / {:?}",
+            a.voxel_mm, a.origin_mm, a.axis_sign, b.voxel_mm, b.origin_mm, b.axis_sign
         ));
     }
     Ok(())
@@ -443,9 +453,9 @@ fn build_source(config: &RunConfig, f: &Path, phantom: &Phantom) -> Result<Sourc
                 energy_mev: e * 1e-3,
             }
         }
-        (None, Some(n)) => Spectrum::Nuclide(
+        (None, Some(n)) => Spectrum::Nuclide(Box::new(
             DecaySampler::new(n).map_err(|e| cfg_err(f, format!("[source] nuclide: {e}")))?,
-        ),
+        )),
     };
     let finite3 = |key: &str, v: [f64; 3]| -> Result<Vec3, DriverError> {
         if v.iter().all(|x| x.is_finite()) {

@@ -8,6 +8,8 @@ use pedisim_driver::plan::{plan_from_file, Overrides};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 /// Monte Carlo dosimetry for paediatric nuclear medicine.
 ///
@@ -83,6 +85,19 @@ fn real_main() -> Result<()> {
                 output,
             };
             let plan = plan_from_file(&config, &ov)?;
+            // First Ctrl-C or SIGTERM: stop at the next chunk of histories and write
+            // nothing; a second one: exit at once (an existing output file is never
+            // touched before the final rename).
+            let cancel = Arc::new(AtomicBool::new(false));
+            {
+                let cancel = cancel.clone();
+                ctrlc::set_handler(move || {
+                    if cancel.swap(true, Ordering::SeqCst) {
+                        std::process::exit(130);
+                    }
+                    eprintln!("\npedisim: interrupted: stopping (nothing will be written); press Ctrl-C again to exit now");
+                })?;
+            }
             if !quiet {
                 eprintln!(
                     "pedisim {}: {} histories in {} batches, phantom {}x{}x{} voxels of {:?} mm, output {}",
@@ -97,7 +112,7 @@ fn real_main() -> Result<()> {
                 );
             }
             let outcome = if quiet {
-                pedisim_driver::execute(&plan, &mut |_, _| {})?
+                pedisim_driver::execute(&plan, &mut |_, _| {}, &cancel)?
             } else if std::io::stderr().is_terminal() {
                 let bar = ProgressBar::new(plan.histories());
                 bar.set_style(
@@ -106,19 +121,23 @@ fn real_main() -> Result<()> {
                     )
                     .expect("valid template"),
                 );
-                let o = pedisim_driver::execute(&plan, &mut |d, _| bar.set_position(d))?;
+                let o = pedisim_driver::execute(&plan, &mut |d, _| bar.set_position(d), &cancel)?;
                 bar.finish_and_clear();
                 o
             } else {
                 // Batch jobs: a log line every 10 %.
                 let mut next = 0u64;
-                pedisim_driver::execute(&plan, &mut |d, t| {
-                    let pct = d * 100 / t.max(1);
-                    if pct >= next {
-                        eprintln!("pedisim: {pct:>3}% ({d}/{t} histories)");
-                        next = pct - pct % 10 + 10;
-                    }
-                })?
+                pedisim_driver::execute(
+                    &plan,
+                    &mut |d, t| {
+                        let pct = d * 100 / t.max(1);
+                        if pct >= next {
+                            eprintln!("pedisim: {pct:>3}% ({d}/{t} histories)");
+                            next = pct - pct % 10 + 10;
+                        }
+                    },
+                    &cancel,
+                )?
             };
             if !quiet {
                 let c = &outcome.counters;

@@ -516,7 +516,10 @@ mod tests {
             (10.0, 0.02219),
         ] {
             let a = t.mass_attenuation_cm2_g(0, e);
-            println!("water mu/rho | {e} MeV | NIST {mu} | pedisim {a:.5} cm2/g | {:+.3} %", 100.0 * (a / mu - 1.0));
+            println!(
+                "water mu/rho | {e} MeV | NIST {mu} | pedisim {a:.5} cm2/g | {:+.3} %",
+                100.0 * (a / mu - 1.0)
+            );
             assert!((a - mu).abs() / mu < 1.5e-3, "{e} MeV: {a} vs {mu}");
         }
     }

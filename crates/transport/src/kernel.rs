@@ -324,7 +324,8 @@ impl<'a> Simulation<'a> {
                     }
                     let lo = range.start + k * chunk;
                     let hi = (lo + chunk).min(range.end);
-                    let c = self.run_chunk(seed, batch * histories_per_batch, lo..hi, tally, scratch);
+                    let c =
+                        self.run_chunk(seed, batch * histories_per_batch, lo..hi, tally, scratch);
                     control.histories_done.fetch_add(hi - lo, Ordering::Relaxed);
                     Some(c)
                 },
@@ -425,7 +426,13 @@ impl<'a> Simulation<'a> {
 
     /// Electrons, positrons and heavy particles: local deposition (see
     /// [`ChargedParticleModel::LocalDeposition`]).
-    fn charged(&self, p: Particle, lane: &mut Lane, c: &mut Counters, deposits: &mut Vec<(u32, u64)>) {
+    fn charged(
+        &self,
+        p: Particle,
+        lane: &mut Lane,
+        c: &mut Counters,
+        deposits: &mut Vec<(u32, u64)>,
+    ) {
         match self.settings.charged {
             ChargedParticleModel::LocalDeposition => {
                 let v = self.model.voxel_at(p.position_mm);
@@ -456,7 +463,12 @@ impl<'a> Simulation<'a> {
     /// Sets the energy-dependent quantities of the lane's photon; false if the photon fell
     /// below the cutoff (its energy is then deposited where it is).
     #[inline]
-    fn set_energy(&self, lane: &mut Lane, c: &mut Counters, deposits: &mut Vec<(u32, u64)>) -> bool {
+    fn set_energy(
+        &self,
+        lane: &mut Lane,
+        c: &mut Counters,
+        deposits: &mut Vec<(u32, u64)>,
+    ) -> bool {
         let e = lane.energy_mev;
         if e < self.settings.photon_cutoff_mev {
             let v = self.model.voxel_at(lane.pos);
@@ -478,7 +490,7 @@ impl<'a> Simulation<'a> {
     #[inline]
     fn fly(&self, lane: &mut Lane, c: &mut Counters) -> bool {
         c.woodcock_steps += 1;
-        lane.pos = lane.pos + lane.dir * (lane.rng.exponential() * lane.inv_mu_max);
+        lane.pos += lane.dir * (lane.rng.exponential() * lane.inv_mu_max);
         match self.model.voxel_at(lane.pos) {
             Some(v) => {
                 lane.voxel = v;
@@ -507,7 +519,10 @@ impl<'a> Simulation<'a> {
                 if lane.rng.uniform() * lane.mu_max < mu {
                     c.real_interactions += 1;
                     lane.uncollided = false;
-                    match self.tables.interact(mat, lane.energy_mev, lane.idx, &mut lane.rng) {
+                    match self
+                        .tables
+                        .interact(mat, lane.energy_mev, lane.idx, &mut lane.rng)
+                    {
                         Interaction::Compton {
                             energy_mev,
                             cos_theta,
@@ -557,7 +572,7 @@ impl<'a> Simulation<'a> {
                 lane.uncollided = p.primary;
                 if self.model.voxel_at(lane.pos).is_none() {
                     match self.model.entry_distance(lane.pos, lane.dir) {
-                        Some(t) => lane.pos = lane.pos + lane.dir * (t + 1e-9),
+                        Some(t) => lane.pos += lane.dir * (t + 1e-9),
                         None => {
                             c.escaped_mev += lane.energy_mev;
                             if lane.uncollided {

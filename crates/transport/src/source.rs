@@ -155,7 +155,7 @@ pub enum Spectrum {
         energy_mev: f64,
     },
     /// One decay of a radionuclide (ICRP-107 emissions).
-    Nuclide(DecaySampler),
+    Nuclide(Box<DecaySampler>),
 }
 
 /// A source: spatial distribution and spectrum.

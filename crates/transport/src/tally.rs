@@ -84,7 +84,10 @@ pub fn prefetch<T>(x: &T) {
     // SAFETY: prefetching is a hint; it never faults, even for invalid addresses, and here
     // the address is that of a valid reference.
     unsafe {
-        core::arch::x86_64::_mm_prefetch(x as *const T as *const i8, core::arch::x86_64::_MM_HINT_T0);
+        core::arch::x86_64::_mm_prefetch(
+            x as *const T as *const i8,
+            core::arch::x86_64::_MM_HINT_T0,
+        );
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = x;

@@ -47,7 +47,10 @@ fn narrow_beam_transmission_matches_xcom() {
         }];
         let p = slab_phantom(&slabs, [20.0, 20.0], [5.0, 5.0, 5.0], nominal).unwrap();
         let mat = db.get(material).unwrap();
-        for (k, e_kev) in [30.0, 60.0, 100.0, 140.5, 364.5, 662.0, 1000.0, 1500.0].into_iter().enumerate() {
+        for (k, e_kev) in [30.0, 60.0, 100.0, 140.5, 364.5, 662.0, 1000.0, 1500.0]
+            .into_iter()
+            .enumerate()
+        {
             let e = e_kev * 1e-3;
             // Pencil beam along +z starting 50 mm before the phantom, on the axis.
             let start = Vec3::new(10.0, 10.0, -50.0);
@@ -110,7 +113,7 @@ fn energy_is_conserved() {
     for nuc in ["Tc-99m", "I-131", "F-18", "Lu-177", "Ga-68"] {
         let src = Source::new(
             Spatial::voxels(&weights, p.grid.dims, p.grid.voxel_mm).unwrap(),
-            Spectrum::Nuclide(DecaySampler::new(nuc).unwrap()),
+            Spectrum::Nuclide(Box::new(DecaySampler::new(nuc).unwrap())),
         );
         let r = run(&p, &src, 9, 10, 2_000);
         let c = &r.counters;
@@ -139,7 +142,7 @@ fn results_do_not_depend_on_thread_count() {
         Spatial::Point {
             position_mm: Vec3::new(30.0, 30.0, 30.0),
         },
-        Spectrum::Nuclide(DecaySampler::new("I-131").unwrap()),
+        Spectrum::Nuclide(Box::new(DecaySampler::new("I-131").unwrap())),
     );
     let mut results = Vec::new();
     for threads in [1, 2, 8] {

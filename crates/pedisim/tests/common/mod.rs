@@ -173,8 +173,13 @@ pub fn smoke_config(histories: u64, seed: u64, output: &Path, dose_nifti: Option
 /// The 16^3 grid of the NIfTI phantom tests: 2 mm voxels, an off-centre origin and the x
 /// axis flipped (a radiological-style affine).
 pub fn nifti_grid() -> GridGeometry {
-    GridGeometry::new([16, 16, 16], [2.0, 2.0, 2.0], [31.0, -12.5, 40.0], [-1.0, 1.0, 1.0])
-        .unwrap()
+    GridGeometry::new(
+        [16, 16, 16],
+        [2.0, 2.0, 2.0],
+        [31.0, -12.5, 40.0],
+        [-1.0, 1.0, 1.0],
+    )
+    .unwrap()
 }
 
 /// Whether voxel `(ix, iy, iz)` of [`nifti_grid`] is in the bone block (label 2). The block
@@ -231,7 +236,10 @@ pub fn write_nifti_inputs(dir: &Path) {
     let labels = nifti_labels(&grid);
     nifti_io::write_labels(&dir.join("labels.nii.gz"), &grid, &labels).unwrap();
     write(dir, "table.toml", LABEL_TABLE);
-    let act: Vec<f64> = labels.iter().map(|&l| if l == 2 { 1.0 } else { 0.0 }).collect();
+    let act: Vec<f64> = labels
+        .iter()
+        .map(|&l| if l == 2 { 1.0 } else { 0.0 })
+        .collect();
     nifti_io::write_f32(&dir.join("activity.nii.gz"), &grid, &act, "test activity").unwrap();
 }
 
