@@ -1,9 +1,9 @@
 //! Physical constants (CODATA 2018 exact or recommended values), units in the names.
 
-/// Electron rest energy m_e c^2 [MeV] (CODATA 2018).
+/// Electron rest energy m_e c^2 \[MeV\] (CODATA 2018).
 pub const ELECTRON_MASS_MEV: f64 = 0.510_998_950_00;
 
-/// Threshold for pair production in the nuclear field, 2 m_e c^2 [MeV].
+/// Threshold for pair production in the nuclear field, 2 m_e c^2 \[MeV\].
 pub const PAIR_THRESHOLD_MEV: f64 = 2.0 * ELECTRON_MASS_MEV;
 
 /// One MeV in joules [J/MeV] (exact, SI 2019).
@@ -18,11 +18,11 @@ pub const AVOGADRO_PER_MOL: f64 = 6.022_140_76e23;
 /// which we keep so that our coefficients reproduce the published tables digit for digit).
 pub const BARN_TO_CM2_PER_G: f64 = 0.602_213_67;
 
-/// Classical electron radius r_e [cm] (CODATA 2018).
+/// Classical electron radius r_e \[cm\] (CODATA 2018).
 pub const CLASSICAL_ELECTRON_RADIUS_CM: f64 = 2.817_940_326_2e-13;
 
 /// h c [keV Angstrom] (CODATA 2018); the momentum-transfer variable of the scattering
-/// functions is `x = sin(theta/2) / lambda = E[keV] sin(theta/2) / HC_KEV_ANGSTROM` [1/Angstrom].
+/// functions is `x = sin(theta/2) / lambda = E\[keV\] sin(theta/2) / HC_KEV_ANGSTROM` [1/Angstrom].
 pub const HC_KEV_ANGSTROM: f64 = 12.398_419_843;
 
 /// Millimetres per centimetre.

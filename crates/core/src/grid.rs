@@ -22,7 +22,7 @@ use std::fmt;
 pub enum GridError {
     /// A dimension is zero or the voxel count overflows.
     BadDimensions([usize; 3]),
-    /// A voxel size is not a positive finite number [mm].
+    /// A voxel size is not a positive finite number \[mm\].
     BadVoxelSize([f64; 3]),
     /// The affine has off-diagonal terms (rotation or shear), which pedisim does not support.
     RotatedAffine,
@@ -55,9 +55,9 @@ impl std::error::Error for GridError {}
 pub struct GridGeometry {
     /// Number of voxels along x, y, z.
     pub dims: [usize; 3],
-    /// Voxel edge lengths along x, y, z [mm] (positive).
+    /// Voxel edge lengths along x, y, z \[mm\] (positive).
     pub voxel_mm: [f64; 3],
-    /// World position of the centre of voxel (0, 0, 0) [mm].
+    /// World position of the centre of voxel (0, 0, 0) \[mm\].
     pub origin_mm: [f64; 3],
     /// Direction of increasing index along each axis in the world frame (+1 or -1).
     pub axis_sign: [f64; 3],
@@ -165,12 +165,12 @@ impl GridGeometry {
         self.voxel_mm.iter().product::<f64>() * crate::constants::CM3_PER_MM3
     }
 
-    /// Size of the whole grid along x, y, z [mm].
+    /// Size of the whole grid along x, y, z \[mm\].
     pub fn extent_mm(&self) -> [f64; 3] {
         [0, 1, 2].map(|a| self.dims[a] as f64 * self.voxel_mm[a])
     }
 
-    /// World position [mm] to grid-frame position [mm].
+    /// World position \[mm\] to grid-frame position \[mm\].
     pub fn world_to_grid(&self, p: Vec3) -> Vec3 {
         let w = p.to_array();
         Vec3::from_array(
@@ -179,7 +179,7 @@ impl GridGeometry {
         )
     }
 
-    /// Grid-frame position [mm] to world position [mm].
+    /// Grid-frame position \[mm\] to world position \[mm\].
     pub fn grid_to_world(&self, p: Vec3) -> Vec3 {
         let g = p.to_array();
         Vec3::from_array(
@@ -197,7 +197,7 @@ impl GridGeometry {
         )
     }
 
-    /// World position [mm] of the centre of voxel `(ix, iy, iz)`.
+    /// World position \[mm\] of the centre of voxel `(ix, iy, iz)`.
     pub fn voxel_centre_world(&self, ix: usize, iy: usize, iz: usize) -> Vec3 {
         let i = [ix, iy, iz];
         Vec3::from_array(

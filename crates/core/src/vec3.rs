@@ -1,4 +1,4 @@
-//! A minimal 3-vector for positions [mm] and unit directions.
+//! A minimal 3-vector for positions \[mm\] and unit directions.
 
 use std::ops::{Add, AddAssign, Mul, Neg, Sub};
 

@@ -39,7 +39,7 @@ pub struct MaterialSpecSer {
     pub description: Option<String>,
     /// Nominal density [g/cm^3].
     pub density_g_cm3: f64,
-    /// Mean excitation energy [eV].
+    /// Mean excitation energy \[eV\].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mean_excitation_ev: Option<f64>,
     /// Source of the composition.
@@ -113,19 +113,19 @@ pub struct PhantomSection {
     /// Material around the sphere; default `"vacuum"` (sphere).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub background: Option<String>,
-    /// Grid size [mm] along x, y, z (box, sphere).
+    /// Grid size \[mm\] along x, y, z (box, sphere).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size_mm: Option<[f64; 3]>,
-    /// Lateral size [mm] along x, y (slabs).
+    /// Lateral size \[mm\] along x, y (slabs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lateral_mm: Option<[f64; 2]>,
-    /// Voxel size [mm] along x, y, z (built-in kinds).
+    /// Voxel size \[mm\] along x, y, z (built-in kinds).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voxel_mm: Option<[f64; 3]>,
-    /// Sphere radius [mm] (sphere).
+    /// Sphere radius \[mm\] (sphere).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub radius_mm: Option<f64>,
-    /// Sphere centre [mm], world frame; default the grid centre (sphere).
+    /// Sphere centre \[mm\], world frame; default the grid centre (sphere).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub centre_mm: Option<[f64; 3]>,
     /// Layers along +z (slabs).
@@ -148,7 +148,7 @@ pub struct PhantomSection {
 pub struct SlabSpec {
     /// Material of the layer.
     pub material: String,
-    /// Thickness [mm].
+    /// Thickness \[mm\].
     pub thickness_mm: f64,
     /// Name of the layer; default the material name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -161,20 +161,20 @@ pub struct SlabSpec {
 pub struct SourceSection {
     /// `"point"`, `"beam"`, `"uniform"` or `"activity_map"`.
     pub kind: String,
-    /// Photon energy [keV] of a monoenergetic source (exclusive with `nuclide`).
+    /// Photon energy \[keV\] of a monoenergetic source (exclusive with `nuclide`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub energy_kev: Option<f64>,
     /// Radionuclide, ICRP-107 name, e.g. `"Tc-99m"` (exclusive with `energy_kev`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nuclide: Option<String>,
-    /// Position [mm], world frame (point: the source; beam: the field centre). Default the
+    /// Position \[mm\], world frame (point: the source; beam: the field centre). Default the
     /// phantom centre for a point source.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub position_mm: Option<[f64; 3]>,
     /// Beam direction (world frame, need not be normalised) (beam).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub direction: Option<[f64; 3]>,
-    /// Field size [mm] across the beam; absent or [0, 0] = pencil beam (beam).
+    /// Field size \[mm\] across the beam; absent or [0, 0] = pencil beam (beam).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field_mm: Option<[f64; 2]>,
     /// Labels holding the activity, uniform per unit mass; absent = the whole phantom
@@ -190,7 +190,7 @@ pub struct SourceSection {
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct PhysicsSection {
-    /// Photon energy cutoff [keV]; default 1.
+    /// Photon energy cutoff \[keV\]; default 1.
     #[serde(default = "default_cutoff")]
     pub photon_cutoff_kev: f64,
     /// Rayleigh (coherent) scattering on or off; default true.
@@ -239,7 +239,7 @@ fn default_output() -> PathBuf {
     PathBuf::from("pedisim-dose.h5")
 }
 
-/// A label table file: `[[label]]` entries.
+/// A label table file: `[\[label\]]` entries.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct LabelTableFile {
@@ -247,7 +247,7 @@ pub struct LabelTableFile {
     pub label: Vec<LabelSpec>,
 }
 
-/// One `[[label]]` entry of a label table.
+/// One `[\[label\]]` entry of a label table.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct LabelSpec {
@@ -282,7 +282,7 @@ pub fn load_toml<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, DriverE
     })
 }
 
-/// The name of the TOML table (`[name]` or `[[name]]` header) that encloses byte `offset`.
+/// The name of the TOML table (`[name]` or `[\[name\]]` header) that encloses byte `offset`.
 fn section_at(text: &str, offset: usize) -> Option<String> {
     let before = text.get(..offset.min(text.len()))?;
     before.lines().rev().find_map(|l| {

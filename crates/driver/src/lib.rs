@@ -63,7 +63,7 @@ pub struct RunOutcome {
     pub histories: u64,
     /// Threads used.
     pub threads: usize,
-    /// Wall time of the transport [s].
+    /// Wall time of the transport \[s\].
     pub wall_seconds: f64,
     /// Run counters.
     pub counters: Counters,

@@ -14,7 +14,7 @@ use pedisim_transport::kernel::{ChargedParticleModel, Settings};
 use pedisim_transport::source::{Source, Spatial, Spectrum};
 use std::path::{Path, PathBuf};
 
-/// Lowest and highest source photon energy [keV].
+/// Lowest and highest source photon energy \[keV\].
 pub const SOURCE_ENERGY_RANGE_KEV: (f64, f64) = (1.0, 10_000.0);
 /// Smallest number of batches (the uncertainty needs enough independent estimates).
 pub const MIN_BATCHES: u64 = 10;

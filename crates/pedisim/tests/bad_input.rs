@@ -650,7 +650,7 @@ fn missing_label_table_is_rejected() {
 }
 
 /// The error for a missing label table names only the table file, unlike the one for a
-/// missing label map ("config.toml: [phantom] labels: missing.nii.gz: file not found"): it
+/// missing label map ("config.toml: \[phantom\] labels: missing.nii.gz: file not found"): it
 /// names neither the configuration file nor the key `[phantom] table`.
 #[test]
 

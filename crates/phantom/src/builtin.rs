@@ -107,7 +107,7 @@ pub fn sphere_phantom(
 pub struct Slab {
     /// Material of the layer.
     pub material: String,
-    /// Thickness along z [mm].
+    /// Thickness along z \[mm\].
     pub thickness_mm: f64,
     /// Name of the layer (its label's name).
     pub name: String,

@@ -252,12 +252,12 @@ impl Phantom {
         })
     }
 
-    /// Mass of each voxel [kg].
+    /// Mass of each voxel \[kg\].
     pub fn voxel_mass_kg(&self, i: usize) -> f64 {
         self.density_g_cm3[i] as f64 * self.grid.voxel_volume_cm3() * 1e-3
     }
 
-    /// Mass per label [kg], in the order of the label table.
+    /// Mass per label \[kg\], in the order of the label table.
     pub fn label_masses_kg(&self) -> Vec<(u32, f64)> {
         let mut m = vec![0.0; self.table.len()];
         let idx = |v: u32| self.table.binary_search_by_key(&v, |e| e.value).ok();

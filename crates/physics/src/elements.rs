@@ -91,7 +91,7 @@ impl ElementXs {
         }
     }
 
-    /// Energies of the absorption edges [MeV]: XCOM lists an edge as two grid energies
+    /// Energies of the absorption edges \[MeV\]: XCOM lists an edge as two grid energies
     /// (just below and at the edge, 0.1 eV apart or equal); this returns the upper one.
     pub fn edges_mev(&self) -> Vec<f64> {
         self.ln_energy

@@ -42,11 +42,11 @@ pub enum PhysicsError {
         "photon energy {energy_mev} MeV is outside the supported range {min_mev}..{max_mev} MeV"
     )]
     EnergyOutOfRange {
-        /// The energy asked for [MeV].
+        /// The energy asked for \[MeV\].
         energy_mev: f64,
-        /// Lowest supported energy [MeV].
+        /// Lowest supported energy \[MeV\].
         min_mev: f64,
-        /// Highest supported energy [MeV].
+        /// Highest supported energy \[MeV\].
         max_mev: f64,
     },
 }

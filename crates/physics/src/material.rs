@@ -23,7 +23,7 @@ pub struct Material {
     pub name: String,
     /// Nominal mass density [g/cm^3] (a phantom may override it per voxel).
     pub density_g_cm3: f64,
-    /// Mean excitation energy I [eV], for electron stopping powers (None if not given).
+    /// Mean excitation energy I \[eV\], for electron stopping powers (None if not given).
     pub mean_excitation_ev: Option<f64>,
     /// Elements as `(Z, mass fraction)`, fractions normalised to sum to 1, sorted by Z.
     pub elements: Vec<(u32, f64)>,
@@ -58,7 +58,7 @@ pub struct MaterialSpec {
     pub description: Option<String>,
     /// Nominal density [g/cm^3], > 0.
     pub density_g_cm3: f64,
-    /// Mean excitation energy [eV] (optional for photon-only runs).
+    /// Mean excitation energy \[eV\] (optional for photon-only runs).
     #[serde(default)]
     pub mean_excitation_ev: Option<f64>,
     /// Bibliographic source of the composition.

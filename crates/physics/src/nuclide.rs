@@ -31,7 +31,7 @@ static NUCLIDE_TEXT: &str = include_str!("../../../data/nuclides/icrp107.toml");
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NuclideData {
-    /// Physical half-life [s].
+    /// Physical half-life \[s\].
     pub half_life_s: f64,
     /// Gamma rays: `[energy_mev, yield_per_decay]`.
     pub gamma: Vec<[f64; 2]>,
@@ -79,7 +79,7 @@ pub fn nuclide(name: &str) -> Result<&'static NuclideData, PhysicsError> {
 }
 
 impl NuclideData {
-    /// Mean photon energy emitted per decay [MeV]: gamma and X-ray lines plus the two
+    /// Mean photon energy emitted per decay \[MeV\]: gamma and X-ray lines plus the two
     /// 511 keV annihilation photons of each positron, as tabulated by ICRP-107.
     pub fn mean_photon_energy_mev(&self) -> f64 {
         let lines: f64 = self
@@ -92,7 +92,7 @@ impl NuclideData {
         lines + pos * 2.0 * ELECTRON_MASS_MEV
     }
 
-    /// Mean kinetic energy of electrons and positrons per decay [MeV] (Auger, conversion
+    /// Mean kinetic energy of electrons and positrons per decay \[MeV\] (Auger, conversion
     /// electrons and beta branches).
     pub fn mean_electron_energy_mev(&self) -> f64 {
         self.auger
@@ -108,13 +108,13 @@ impl NuclideData {
 /// A particle emitted by a decay.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Emission {
-    /// A photon (gamma or X-ray) of this energy [MeV].
+    /// A photon (gamma or X-ray) of this energy \[MeV\].
     Photon(f64),
-    /// An electron (beta-minus, Auger or conversion) of this kinetic energy [MeV].
+    /// An electron (beta-minus, Auger or conversion) of this kinetic energy \[MeV\].
     Electron(f64),
-    /// A positron of this kinetic energy [MeV]; it annihilates into two 511 keV photons.
+    /// A positron of this kinetic energy \[MeV\]; it annihilates into two 511 keV photons.
     Positron(f64),
-    /// An alpha particle of this kinetic energy [MeV] (deposited locally).
+    /// An alpha particle of this kinetic energy \[MeV\] (deposited locally).
     Alpha(f64),
 }
 
@@ -323,7 +323,7 @@ impl DecaySampler {
         })
     }
 
-    /// Mean beta kinetic energy [MeV] per beta particle as this sampler draws it (from the
+    /// Mean beta kinetic energy \[MeV\] per beta particle as this sampler draws it (from the
     /// spectrum when one is used).
     pub fn mean_beta_energy_mev(&self) -> Option<f64> {
         self.spectrum.as_ref().map(|s| s.mean_mev())

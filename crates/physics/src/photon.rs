@@ -34,9 +34,9 @@ use pedisim_core::constants::{
 };
 use pedisim_core::rng::StreamRng;
 
-/// Lowest energy of the tables [MeV] (1 keV, the start of the XCOM grid).
+/// Lowest energy of the tables \[MeV\] (1 keV, the start of the XCOM grid).
 pub const E_MIN_MEV: f64 = 1e-3;
-/// Highest energy of the tables [MeV].
+/// Highest energy of the tables \[MeV\].
 pub const E_MAX_MEV: f64 = 20.0;
 /// Number of points of the logarithmic energy grid.
 pub const N_ENERGY: usize = 2048;
@@ -72,7 +72,7 @@ impl Default for EnergyGrid {
 }
 
 impl EnergyGrid {
-    /// Energy of grid point `i` [MeV].
+    /// Energy of grid point `i` \[MeV\].
     pub fn energy_mev(&self, i: usize) -> f64 {
         (self.ln_e_min + i as f64 * self.step).exp()
     }
@@ -98,7 +98,7 @@ struct MaterialTables {
     /// S_mat(x) / Z_mat on a uniform x grid of spacing `s_dx` from 0 (tends to 1; beyond
     /// the table it is taken as 1, within 1e-5).
     s_uniform: Vec<f64>,
-    /// 1 / spacing of `s_uniform` [Angstrom].
+    /// 1 / spacing of `s_uniform` \[Angstrom\].
     s_inv_dx: f64,
     /// Cumulative integral of F_mat^2 over q = x^2 on the x grid (starts at 0).
     f2_cumulative: Vec<f64>,
@@ -122,11 +122,11 @@ pub enum Interaction {
     /// `cos_theta` (polar angle relative to its old direction); the recoil electron
     /// receives `electron_mev`.
     Compton {
-        /// Scattered photon energy [MeV].
+        /// Scattered photon energy \[MeV\].
         energy_mev: f64,
         /// Cosine of the scattering angle.
         cos_theta: f64,
-        /// Kinetic energy of the recoil electron [MeV].
+        /// Kinetic energy of the recoil electron \[MeV\].
         electron_mev: f64,
     },
     /// Rayleigh scattering: the photon keeps its energy and turns by `cos_theta`.
@@ -137,13 +137,13 @@ pub enum Interaction {
     /// Photoelectric absorption: `electron_mev` (the whole photon energy) goes to the
     /// photoelectron and the relaxation of the atom, deposited locally.
     Photoelectric {
-        /// Energy given to the photoelectron and the atom [MeV].
+        /// Energy given to the photoelectron and the atom \[MeV\].
         electron_mev: f64,
     },
     /// Pair production: `kinetic_mev` shared by the electron and the positron, followed by
     /// two 511 keV annihilation photons.
     Pair {
-        /// Total kinetic energy of the pair [MeV].
+        /// Total kinetic energy of the pair \[MeV\].
         kinetic_mev: f64,
     },
 }
@@ -320,7 +320,7 @@ impl PhotonTables {
 
     /// Samples Compton scattering of a photon of `energy_mev` in material `mat`:
     /// Klein-Nishina (Butcher-Messel sampling) times the incoherent scattering function.
-    /// Returns (scattered energy [MeV], cos theta).
+    /// Returns (scattered energy \[MeV\], cos theta).
     pub fn sample_compton(&self, mat: usize, energy_mev: f64, rng: &mut StreamRng) -> (f64, f64) {
         let k = energy_mev / ELECTRON_MASS_MEV;
         let eps0 = 1.0 / (1.0 + 2.0 * k);
@@ -352,7 +352,7 @@ impl PhotonTables {
     }
 
     /// Samples Klein-Nishina scattering for a free electron at rest (no binding): used for
-    /// the free-electron validation. Returns (scattered energy [MeV], cos theta).
+    /// the free-electron validation. Returns (scattered energy \[MeV\], cos theta).
     pub fn sample_klein_nishina(energy_mev: f64, rng: &mut StreamRng) -> (f64, f64) {
         let k = energy_mev / ELECTRON_MASS_MEV;
         let eps0 = 1.0 / (1.0 + 2.0 * k);

@@ -28,7 +28,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 /// Transport settings.
 #[derive(Clone, Debug)]
 pub struct Settings {
-    /// Photon energy cutoff [MeV] (default 0.001 = 1 keV): a photon below it deposits its
+    /// Photon energy cutoff \[MeV\] (default 0.001 = 1 keV): a photon below it deposits its
     /// energy where it is.
     pub photon_cutoff_mev: f64,
     /// How electrons and positrons are treated.
@@ -75,9 +75,9 @@ pub enum Kind {
 pub struct Particle {
     /// What it is.
     pub kind: Kind,
-    /// Kinetic energy [MeV].
+    /// Kinetic energy \[MeV\].
     pub energy_mev: f64,
-    /// Position [mm], grid frame.
+    /// Position \[mm\], grid frame.
     pub position_mm: Vec3,
     /// Unit direction, grid frame.
     pub direction: Vec3,
@@ -90,14 +90,14 @@ pub struct Particle {
 pub struct Counters {
     /// Histories (source events) run.
     pub histories: u64,
-    /// Energy emitted by the source [MeV]: kinetic energy of every primary particle plus
+    /// Energy emitted by the source \[MeV\]: kinetic energy of every primary particle plus
     /// 2 m_e c^2 for each primary positron (its annihilation photons).
     pub emitted_mev: f64,
-    /// Energy deposited in the voxels [MeV] (including `cutoff_mev`).
+    /// Energy deposited in the voxels \[MeV\] (including `cutoff_mev`).
     pub deposited_mev: f64,
-    /// Energy carried out of the grid [MeV].
+    /// Energy carried out of the grid \[MeV\].
     pub escaped_mev: f64,
-    /// Energy deposited by photons that fell below the cutoff [MeV].
+    /// Energy deposited by photons that fell below the cutoff \[MeV\].
     pub cutoff_mev: f64,
     /// Primary photons that left the grid without any real interaction.
     pub uncollided_escapes: u64,

@@ -26,7 +26,7 @@ pub struct VoxelModel {
     pub media: Vec<Medium>,
     /// Number of materials (ids `0..n_materials`).
     pub n_materials: usize,
-    /// Mass of each voxel [kg].
+    /// Mass of each voxel \[kg\].
     pub voxel_mass_kg: Vec<f64>,
     pub(crate) inv_voxel_mm: [f64; 3],
     pub(crate) extent_mm: [f64; 3],
@@ -75,7 +75,7 @@ impl VoxelModel {
         })
     }
 
-    /// The voxel containing a grid-frame point [mm], or `None` outside the grid.
+    /// The voxel containing a grid-frame point \[mm\], or `None` outside the grid.
     #[inline(always)]
     pub fn voxel_at(&self, p: Vec3) -> Option<usize> {
         let fx = p.x * self.inv_voxel_mm[0];
@@ -91,7 +91,7 @@ impl VoxelModel {
         }
     }
 
-    /// Distance [mm] along `dir` from `p` (outside the grid) to where the ray enters the
+    /// Distance \[mm\] along `dir` from `p` (outside the grid) to where the ray enters the
     /// grid, or `None` if it never does.
     pub fn entry_distance(&self, p: Vec3, dir: Vec3) -> Option<f64> {
         let (pa, da) = (p.to_array(), dir.to_array());

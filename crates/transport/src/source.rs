@@ -13,7 +13,7 @@ use pedisim_physics::nuclide::{DecaySampler, Emission};
 pub enum Spatial {
     /// An isotropic point source at `position_mm` (grid frame).
     Point {
-        /// Position [mm], grid frame.
+        /// Position \[mm\], grid frame.
         position_mm: Vec3,
     },
     /// A parallel beam along `direction`, centred on `position_mm`: a pencil beam when
@@ -21,7 +21,7 @@ pub enum Spatial {
     /// `2*half_width_mm` across the axes `u` and `v` perpendicular to the direction.
     /// The start may be outside the grid.
     Beam {
-        /// Centre of the field [mm], grid frame.
+        /// Centre of the field \[mm\], grid frame.
         position_mm: Vec3,
         /// Unit direction of the beam, grid frame.
         direction: Vec3,
@@ -29,7 +29,7 @@ pub enum Spatial {
         u: Vec3,
         /// Second axis of the field (unit, perpendicular to `direction` and `u`).
         v: Vec3,
-        /// Half widths of the field along `u` and `v` [mm].
+        /// Half widths of the field along `u` and `v` \[mm\].
         half_width_mm: [f64; 2],
     },
     /// Isotropic emission from voxels, chosen with probability proportional to a weight
@@ -39,9 +39,9 @@ pub enum Spatial {
         table: AliasTable,
         /// Flat indices of the voxels with non-zero weight.
         voxels: Vec<u32>,
-        /// Grid dimensions and voxel size [mm], to place points inside voxels.
+        /// Grid dimensions and voxel size \[mm\], to place points inside voxels.
         dims: [usize; 3],
-        /// Voxel size [mm].
+        /// Voxel size \[mm\].
         voxel_mm: [f64; 3],
     },
 }
@@ -149,9 +149,9 @@ impl Spatial {
 /// What one history emits.
 #[derive(Clone, Debug)]
 pub enum Spectrum {
-    /// One photon of this energy [MeV].
+    /// One photon of this energy \[MeV\].
     Mono {
-        /// Photon energy [MeV].
+        /// Photon energy \[MeV\].
         energy_mev: f64,
     },
     /// One decay of a radionuclide (ICRP-107 emissions).

@@ -93,7 +93,7 @@ pub fn prefetch<T>(x: &T) {
     let _ = x;
 }
 
-/// Converts an energy [MeV] to fixed-point quanta (rounded to nearest).
+/// Converts an energy \[MeV\] to fixed-point quanta (rounded to nearest).
 #[inline(always)]
 pub fn to_quanta(energy_mev: f64) -> u64 {
     (energy_mev * QUANTA_PER_MEV + 0.5) as u64
@@ -102,7 +102,7 @@ pub fn to_quanta(energy_mev: f64) -> u64 {
 /// Per-voxel statistics over equal-size batches.
 #[derive(Clone, Debug)]
 pub struct BatchStats {
-    /// Sum over batches of the energy deposited per voxel [MeV].
+    /// Sum over batches of the energy deposited per voxel \[MeV\].
     pub sum_mev: Vec<f64>,
     /// Sum over batches of the square of the batch's energy per history [MeV^2].
     pub sum_sq_per_history: Vec<f64>,
@@ -112,7 +112,7 @@ pub struct BatchStats {
     pub histories_per_batch: u64,
     /// Optional grouping of voxels (e.g. organ labels): group index of each voxel.
     group_of: Option<Vec<u32>>,
-    /// Sum over batches of the energy deposited per group [MeV].
+    /// Sum over batches of the energy deposited per group \[MeV\].
     pub group_sum_mev: Vec<f64>,
     /// Sum over batches of the square of the group's batch energy per history [MeV^2].
     pub group_sum_sq_per_history: Vec<f64>,
@@ -211,7 +211,7 @@ impl BatchStats {
         self.batches * self.histories_per_batch
     }
 
-    /// Mean energy deposited per history in each voxel [MeV].
+    /// Mean energy deposited per history in each voxel \[MeV\].
     pub fn mean_per_history_mev(&self) -> Vec<f64> {
         let n = self.histories().max(1) as f64;
         self.sum_mev.iter().map(|s| s / n).collect()
