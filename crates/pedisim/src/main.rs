@@ -3,7 +3,7 @@
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{ProgressBar, ProgressState, ProgressStyle};
 use pedisim_driver::plan::{plan_from_file, Overrides};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -117,9 +117,12 @@ fn real_main() -> Result<()> {
                 let bar = ProgressBar::new(plan.histories());
                 bar.set_style(
                     ProgressStyle::with_template(
-                        "{bar:40} {percent:>3}% {human_pos}/{human_len} histories  {per_sec}  ETA {eta}",
+                        "{bar:40} {percent:>3}% {human_pos}/{human_len} histories  {rate}  ETA {eta}",
                     )
-                    .expect("valid template"),
+                    .expect("valid template")
+                    .with_key("rate", |s: &ProgressState, w: &mut dyn std::fmt::Write| {
+                        let _ = write!(w, "{:.0} histories/s", s.per_sec());
+                    }),
                 );
                 let o = pedisim_driver::execute(&plan, &mut |d, _| bar.set_position(d), &cancel)?;
                 bar.finish_and_clear();

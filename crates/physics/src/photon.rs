@@ -322,12 +322,13 @@ impl PhotonTables {
     /// Klein-Nishina (Butcher-Messel sampling) times the incoherent scattering function.
     /// Returns (scattered energy \[MeV\], cos theta).
     pub fn sample_compton(&self, mat: usize, energy_mev: f64, rng: &mut StreamRng) -> (f64, f64) {
-        let k = energy_mev / ELECTRON_MASS_MEV;
-        let eps0 = 1.0 / (1.0 + 2.0 * k);
+        let inv_k = ELECTRON_MASS_MEV / energy_mev;
+        let eps0 = inv_k / (inv_k + 2.0); // 1 / (1 + 2k)
         let eps0sq = eps0 * eps0;
         let alpha1 = -eps0.ln();
         let alpha2 = alpha1 + 0.5 * (1.0 - eps0sq);
-        let e_kev = energy_mev * 1e3;
+        // x = E sin(theta/2) / hc = x_scale * sqrt(1 - cos theta).
+        let x_scale = energy_mev * 1e3 / HC_KEV_ANGSTROM * std::f64::consts::FRAC_1_SQRT_2;
         loop {
             let (eps, epssq) = if alpha1 > alpha2 * rng.uniform() {
                 let eps = (-alpha1 * rng.uniform()).exp();
@@ -336,16 +337,18 @@ impl PhotonTables {
                 let epssq = eps0sq + (1.0 - eps0sq) * rng.uniform();
                 (epssq.sqrt(), epssq)
             };
-            let one_minus_cos = (1.0 - eps) / (eps * k);
+            let one_minus_cos = (1.0 - eps) * inv_k / eps;
             let sin2 = one_minus_cos * (2.0 - one_minus_cos);
-            let g = 1.0 - eps * sin2 / (1.0 + epssq);
-            let u = rng.uniform();
-            if g < u {
+            // Accept with g = 1 - eps sin^2 / (1 + eps^2), times S(x)/Z for binding; both
+            // sides are multiplied by (1 + eps^2) to avoid the division.
+            let den = 1.0 + epssq;
+            let g_den = den - eps * sin2;
+            let u = rng.uniform() * den;
+            if g_den < u {
                 continue;
             }
-            // Binding: accept with S(x)/Z, x = E sin(theta/2) / hc.
-            let x = e_kev * (0.5 * one_minus_cos).sqrt() / HC_KEV_ANGSTROM;
-            if self.incoherent_scattering_fraction(mat, x) * g >= u {
+            let x = x_scale * one_minus_cos.sqrt();
+            if self.incoherent_scattering_fraction(mat, x) * g_den >= u {
                 return (eps * energy_mev, 1.0 - one_minus_cos);
             }
         }
