@@ -128,8 +128,15 @@ pub fn execute(
     let rel = result.stats.relative_uncertainty();
     let dose: Vec<f64> = energy
         .iter()
-        .zip(&model.voxel_mass_kg)
-        .map(|(e, m)| if *m > 0.0 { e * JOULE_PER_MEV / m } else { 0.0 })
+        .enumerate()
+        .map(|(i, e)| {
+            let m = ph.voxel_mass_kg(i);
+            if m > 0.0 {
+                e * JOULE_PER_MEV / m
+            } else {
+                0.0
+            }
+        })
         .collect();
     let density: Vec<f64> = ph.density_g_cm3.iter().map(|d| *d as f64).collect();
     let masses = ph.label_masses_kg();

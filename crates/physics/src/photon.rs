@@ -320,62 +320,20 @@ impl PhotonTables {
 
     /// Samples Compton scattering of a photon of `energy_mev` in material `mat`:
     /// Klein-Nishina (Butcher-Messel sampling) times the incoherent scattering function.
-    /// Returns (scattered energy \[MeV\], cos theta).
+    /// Returns (scattered energy [MeV], cos theta).
+    #[inline]
     pub fn sample_compton(&self, mat: usize, energy_mev: f64, rng: &mut StreamRng) -> (f64, f64) {
-        let inv_k = ELECTRON_MASS_MEV / energy_mev;
-        let eps0 = inv_k / (inv_k + 2.0); // 1 / (1 + 2k)
-        let eps0sq = eps0 * eps0;
-        let alpha1 = -eps0.ln();
-        let alpha2 = alpha1 + 0.5 * (1.0 - eps0sq);
         // x = E sin(theta/2) / hc = x_scale * sqrt(1 - cos theta).
         let x_scale = energy_mev * 1e3 / HC_KEV_ANGSTROM * std::f64::consts::FRAC_1_SQRT_2;
-        loop {
-            let (eps, epssq) = if alpha1 > alpha2 * rng.uniform() {
-                let eps = (-alpha1 * rng.uniform()).exp();
-                (eps, eps * eps)
-            } else {
-                let epssq = eps0sq + (1.0 - eps0sq) * rng.uniform();
-                (epssq.sqrt(), epssq)
-            };
-            let one_minus_cos = (1.0 - eps) * inv_k / eps;
-            let sin2 = one_minus_cos * (2.0 - one_minus_cos);
-            // Accept with g = 1 - eps sin^2 / (1 + eps^2), times S(x)/Z for binding; both
-            // sides are multiplied by (1 + eps^2) to avoid the division.
-            let den = 1.0 + epssq;
-            let g_den = den - eps * sin2;
-            let u = rng.uniform() * den;
-            if g_den < u {
-                continue;
-            }
-            let x = x_scale * one_minus_cos.sqrt();
-            if self.incoherent_scattering_fraction(mat, x) * g_den >= u {
-                return (eps * energy_mev, 1.0 - one_minus_cos);
-            }
-        }
+        sample_kn_times(energy_mev, rng, |one_minus_cos| {
+            self.incoherent_scattering_fraction(mat, x_scale * one_minus_cos.sqrt())
+        })
     }
 
     /// Samples Klein-Nishina scattering for a free electron at rest (no binding): used for
-    /// the free-electron validation. Returns (scattered energy \[MeV\], cos theta).
+    /// the free-electron validation. Returns (scattered energy [MeV], cos theta).
     pub fn sample_klein_nishina(energy_mev: f64, rng: &mut StreamRng) -> (f64, f64) {
-        let k = energy_mev / ELECTRON_MASS_MEV;
-        let eps0 = 1.0 / (1.0 + 2.0 * k);
-        let eps0sq = eps0 * eps0;
-        let alpha1 = -eps0.ln();
-        let alpha2 = alpha1 + 0.5 * (1.0 - eps0sq);
-        loop {
-            let (eps, epssq) = if alpha1 > alpha2 * rng.uniform() {
-                let eps = (-alpha1 * rng.uniform()).exp();
-                (eps, eps * eps)
-            } else {
-                let epssq = eps0sq + (1.0 - eps0sq) * rng.uniform();
-                (epssq.sqrt(), epssq)
-            };
-            let one_minus_cos = (1.0 - eps) / (eps * k);
-            let sin2 = one_minus_cos * (2.0 - one_minus_cos);
-            if 1.0 - eps * sin2 / (1.0 + epssq) >= rng.uniform() {
-                return (eps * energy_mev, 1.0 - one_minus_cos);
-            }
-        }
+        sample_kn_times(energy_mev, rng, |_| 1.0)
     }
 
     /// Samples the cosine of a Rayleigh scattering angle for a photon of `energy_mev` in
@@ -421,6 +379,38 @@ impl PhotonTables {
         let (q0, q1) = (self.q_grid[j - 1], self.q_grid[j]);
         let (c0, c1) = (m.f2_cumulative[j - 1], m.f2_cumulative[j]);
         c0 + (q - q0) / (q1 - q0) * (c1 - c0)
+    }
+}
+
+/// Samples (scattered energy [MeV], cos theta) from the Klein-Nishina cross section times
+/// an acceptance factor `f(1 - cos theta)` in [0, 1] (the binding correction S(x)/Z, or 1
+/// for a free electron), by the method of Butcher and Messel as in Geant4's
+/// `G4KleinNishinaCompton`: eps = E'/E from 1/eps (probability alpha1/alpha2) or from eps
+/// (the rest), then rejection with g = 1 - eps sin^2 / (1 + eps^2) times `f`. Both sides of
+/// the test are multiplied by (1 + eps^2), avoiding a division.
+#[inline(always)]
+fn sample_kn_times(energy_mev: f64, rng: &mut StreamRng, f: impl Fn(f64) -> f64) -> (f64, f64) {
+    let inv_k = ELECTRON_MASS_MEV / energy_mev;
+    let eps0 = inv_k / (inv_k + 2.0); // 1 / (1 + 2k)
+    let eps0sq = eps0 * eps0;
+    let alpha1 = -eps0.ln();
+    let alpha2 = alpha1 + 0.5 * (1.0 - eps0sq);
+    loop {
+        let (eps, epssq) = if alpha1 > alpha2 * rng.uniform() {
+            let eps = (-alpha1 * rng.uniform()).exp();
+            (eps, eps * eps)
+        } else {
+            let epssq = eps0sq + (1.0 - eps0sq) * rng.uniform();
+            (epssq.sqrt(), epssq)
+        };
+        let one_minus_cos = (1.0 - eps) * inv_k / eps;
+        let sin2 = one_minus_cos * (2.0 - one_minus_cos);
+        let den = 1.0 + epssq;
+        let g_den = den - eps * sin2;
+        let u = rng.uniform() * den;
+        if g_den >= u && f(one_minus_cos) * g_den >= u {
+            return (eps * energy_mev, 1.0 - one_minus_cos);
+        }
     }
 }
 

@@ -26,8 +26,6 @@ pub struct VoxelModel {
     pub media: Vec<Medium>,
     /// Number of materials (ids `0..n_materials`).
     pub n_materials: usize,
-    /// Mass of each voxel \[kg\].
-    pub voxel_mass_kg: Vec<f64>,
     pub(crate) inv_voxel_mm: [f64; 3],
     pub(crate) extent_mm: [f64; 3],
 }
@@ -63,7 +61,6 @@ impl VoxelModel {
             medium.push(id);
         }
         let grid = phantom.grid.clone();
-        let voxel_mass_kg = (0..grid.len()).map(|i| phantom.voxel_mass_kg(i)).collect();
         Ok(Self {
             inv_voxel_mm: grid.voxel_mm.map(|v| 1.0 / v),
             extent_mm: grid.extent_mm(),
@@ -71,7 +68,6 @@ impl VoxelModel {
             medium,
             media,
             n_materials: phantom.materials.len(),
-            voxel_mass_kg,
         })
     }
 
