@@ -8,7 +8,7 @@ attributes) and the physics bookkeeping:
 
 - relative_uncertainty is NaN exactly where energy_deposit_mev == 0, finite >= 0 elsewhere;
 - energy_deposit_mev and dose_gy are finite and >= 0;
-- the organ columns have equal lengths, mass_kg > 0, labels are unique;
+- the organ columns have equal lengths, mass_kg >= 0 (0 for a vacuum label), labels are unique;
 - emitted_energy_mev == deposited_energy_mev + escaped_energy_mev (relative 1e-9);
 - sum(energy_deposit_mev) == deposited_energy_mev / histories (relative 1e-6; the voxel
   tally is fixed-point).
@@ -267,11 +267,11 @@ class Checker:
         self.facts["organs"] = n
         if "mass_kg" in lengths:
             m = g["mass_kg"][()]
-            bad = np.flatnonzero(~(m > 0))
+            bad = np.flatnonzero(~(m >= 0))
             if bad.size:
                 i = int(bad[0])
                 label = g["label"][i] if "label" in g else "?"
-                self.fail(f"/organs/mass_kg[{i}] (label {label}) = {m[i]}: expected > 0")
+                self.fail(f"/organs/mass_kg[{i}] (label {label}) = {m[i]}: expected >= 0")
         if "label" in lengths:
             labels = g["label"][()]
             if len(np.unique(labels)) != len(labels):
