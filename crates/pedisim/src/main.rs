@@ -28,23 +28,23 @@ struct Cli {
 enum Command {
     /// Run a dose simulation described by a TOML configuration file.
     ///
-    /// The configuration's \[run\], \[phantom\], \[source\], \[physics\] and \[output\] sections are
+    /// The configuration's run, phantom, source, physics and output sections are
     /// documented in docs/config.md. Command-line options override the file. Results are
     /// written to a temporary file and renamed into place when complete, so an interrupted
     /// run never leaves a truncated file where a good one was.
     Run {
         /// The run configuration (TOML).
         config: PathBuf,
-        /// HDF5 output file (overrides \[output\] path).
+        /// HDF5 output file (overrides output.path).
         #[arg(short, long)]
         output: Option<PathBuf>,
-        /// Number of histories (decays, or source photons) (overrides \[run\] histories).
+        /// Number of histories (decays, or source photons) (overrides run.histories).
         #[arg(long)]
         histories: Option<u64>,
-        /// Worker threads; 0 = all cores (overrides \[run\] threads).
+        /// Worker threads; 0 = all cores (overrides run.threads).
         #[arg(long)]
         threads: Option<usize>,
-        /// Random seed (overrides \[run\] seed).
+        /// Random seed (overrides run.seed).
         #[arg(long)]
         seed: Option<u64>,
         /// No progress output.
