@@ -320,7 +320,7 @@ impl PhotonTables {
 
     /// Samples Compton scattering of a photon of `energy_mev` in material `mat`:
     /// Klein-Nishina (Butcher-Messel sampling) times the incoherent scattering function.
-    /// Returns (scattered energy [MeV], cos theta).
+    /// Returns (scattered energy \[MeV\], cos theta).
     #[inline]
     pub fn sample_compton(&self, mat: usize, energy_mev: f64, rng: &mut StreamRng) -> (f64, f64) {
         // x = E sin(theta/2) / hc = x_scale * sqrt(1 - cos theta).
@@ -331,7 +331,7 @@ impl PhotonTables {
     }
 
     /// Samples Klein-Nishina scattering for a free electron at rest (no binding): used for
-    /// the free-electron validation. Returns (scattered energy [MeV], cos theta).
+    /// the free-electron validation. Returns (scattered energy \[MeV\], cos theta).
     pub fn sample_klein_nishina(energy_mev: f64, rng: &mut StreamRng) -> (f64, f64) {
         sample_kn_times(energy_mev, rng, |_| 1.0)
     }
@@ -382,7 +382,7 @@ impl PhotonTables {
     }
 }
 
-/// Samples (scattered energy [MeV], cos theta) from the Klein-Nishina cross section times
+/// Samples (scattered energy \[MeV\], cos theta) from the Klein-Nishina cross section times
 /// an acceptance factor `f(1 - cos theta)` in [0, 1] (the binding correction S(x)/Z, or 1
 /// for a free electron), by the method of Butcher and Messel as in Geant4's
 /// `G4KleinNishinaCompton`: eps = E'/E from 1/eps (probability alpha1/alpha2) or from eps
