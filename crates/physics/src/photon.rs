@@ -10,12 +10,17 @@
 //! that interval, i.e. over 0.48 % of energy).
 //!
 //! **Interactions.**
-//! - Incoherent (Compton): the Klein-Nishina energy and angle are sampled by the method of
-//!   Butcher and Messel as used in Geant4's `G4KleinNishinaCompton`, and accepted with
-//!   probability S(x)/Z of the material (independent-atom approximation,
-//!   S_mat(x) = sum_i n_i S_i(x) / sum_i n_i Z_i), which reproduces the binding-corrected
-//!   angular distribution of Hubbell's incoherent scattering function. The electron receives
-//!   E - E' (no Doppler broadening).
+//! - Incoherent (Compton): the angle is sampled from Klein-Nishina x S(x)/Z of the
+//!   material (independent-atom approximation, S_mat(x) = sum_i n_i S_i(x) / sum_i n_i Z_i),
+//!   which is the binding-corrected angular distribution of Hubbell's incoherent scattering
+//!   function, by a tabulated inverse cumulative distribution: 256 equiprobable bins at
+//!   each of 256 log-spaced energies, built by integrating the density on a fine grid,
+//!   with linear interpolation within a bin and statistical interpolation between the two
+//!   energies around the photon's (validated by chi-square against the analytic density
+//!   with 4e6 samples). The scattered energy follows from Compton kinematics at the
+//!   photon's own energy; the electron receives E - E' (no Doppler broadening). The exact
+//!   rejection sampler (Butcher and Messel, as in Geant4's `G4KleinNishinaCompton`) is
+//!   kept for the free-electron limit.
 //! - Coherent (Rayleigh): x^2 is sampled from F_mat^2(x) = sum_i n_i F_i(x)^2 below the
 //!   kinematic limit x_max = E / hc, then accepted with the Thomson factor (1 + cos^2)/2
 //!   (the method of PENELOPE and EGSnrc).
@@ -102,6 +107,58 @@ struct MaterialTables {
     s_inv_dx: f64,
     /// Cumulative integral of F_mat^2 over q = x^2 on the x grid (starts at 0).
     f2_cumulative: Vec<f64>,
+    /// Compton: for each of [`N_COMPTON_E`] energies, the cos theta of the
+    /// `N_COMPTON_U + 1` equiprobable quantiles of Klein-Nishina x S(x)/Z.
+    compton_cos: Vec<f32>,
+}
+
+/// Energies of the tabulated Compton angular distributions (log grid, same end points as
+/// the cross-section grid).
+pub const N_COMPTON_E: usize = 256;
+/// Equiprobable bins of each tabulated Compton angular distribution.
+pub const N_COMPTON_U: usize = 256;
+
+/// Inverse cumulative distribution of cos theta for Compton scattering at `energy_mev`:
+/// the density Klein-Nishina x S(x)/Z (`s_frac`) is integrated by the trapezoid rule on
+/// 4097 points uniform in t, cos theta = 1 - 2 t^2 (fine near the forward direction,
+/// where the density is sharp at high energy and cut by S(x) at low energy), and the
+/// `N_COMPTON_U + 1` quantiles are found by linear interpolation of the cumulative.
+fn compton_quantiles(energy_mev: f64, s_frac: impl Fn(f64) -> f64) -> Vec<f32> {
+    const M: usize = 4097;
+    let x_scale = energy_mev * 1e3 / HC_KEV_ANGSTROM;
+    let mut mu = vec![0.0; M];
+    let mut cum = vec![0.0; M];
+    let mut prev = 0.0;
+    for i in 0..M {
+        let t = i as f64 / (M - 1) as f64;
+        let c = 1.0 - 2.0 * t * t;
+        // Density in t: p(cos) |d cos / dt| = p(cos) 4 t; x = x_scale sin(theta/2) = x_scale t.
+        let dens = klein_nishina_dcs(energy_mev, c) * s_frac(x_scale * t) * 4.0 * t;
+        mu[i] = c;
+        if i > 0 {
+            cum[i] = cum[i - 1] + 0.5 * (dens + prev) / (M - 1) as f64;
+        }
+        prev = dens;
+    }
+    let total = cum[M - 1];
+    let mut out = Vec::with_capacity(N_COMPTON_U + 1);
+    let mut k = 0;
+    for j in 0..=N_COMPTON_U {
+        let target = total * j as f64 / N_COMPTON_U as f64;
+        while k + 1 < M - 1 && cum[k + 1] < target {
+            k += 1;
+        }
+        let (c0, c1) = (cum[k], cum[k + 1]);
+        let w = if c1 > c0 {
+            ((target - c0) / (c1 - c0)).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        out.push((mu[k] + w * (mu[k + 1] - mu[k])) as f32);
+    }
+    out[0] = 1.0;
+    out[N_COMPTON_U] = -1.0;
+    out
 }
 
 /// Photon interaction tables for an ordered list of materials; materials are referred to by
@@ -208,11 +265,27 @@ impl PhotonTables {
                 cum[j] = cum[j - 1] + 0.5 * (f2[j] + f2[j - 1]) * (q_grid[j] - q_grid[j - 1]);
             }
             let (s_uniform, s_inv_dx) = uniform_s_table(&x_grid, &s_norm, sf);
+            let lookup = |x: f64| {
+                let t = x * s_inv_dx;
+                let j = t as usize;
+                if j + 1 >= s_uniform.len() {
+                    1.0
+                } else {
+                    s_uniform[j] + (t - j as f64) * (s_uniform[j + 1] - s_uniform[j])
+                }
+            };
+            let step = (E_MAX_MEV.ln() - E_MIN_MEV.ln()) / (N_COMPTON_E - 1) as f64;
+            let mut compton_cos = Vec::with_capacity(N_COMPTON_E * (N_COMPTON_U + 1));
+            for i in 0..N_COMPTON_E {
+                let e = (E_MIN_MEV.ln() + i as f64 * step).exp();
+                compton_cos.extend(compton_quantiles(e, lookup));
+            }
             out.push(MaterialTables {
                 mu,
                 s_uniform,
                 s_inv_dx,
                 f2_cumulative: cum,
+                compton_cos,
             });
         }
         Ok(Self {
@@ -283,7 +356,7 @@ impl PhotonTables {
         let [coh, inc, pho, pair] = self.partials_cm2_g(mat, idx);
         let r = rng.uniform() * (coh + inc + pho + pair);
         if r < inc {
-            let (e1, ct) = self.sample_compton(mat, energy_mev, rng);
+            let (e1, ct) = self.sample_compton(mat, energy_mev, idx, rng);
             Interaction::Compton {
                 energy_mev: e1,
                 cos_theta: ct,
@@ -318,16 +391,34 @@ impl PhotonTables {
         a + (t - j as f64) * (b - a)
     }
 
-    /// Samples Compton scattering of a photon of `energy_mev` in material `mat`:
-    /// Klein-Nishina (Butcher-Messel sampling) times the incoherent scattering function.
-    /// Returns (scattered energy \[MeV\], cos theta).
+    /// Samples Compton scattering of a photon of `energy_mev` (grid position `idx`) in
+    /// material `mat` from the tabulated inverse distribution of cos theta under
+    /// Klein-Nishina x S(x)/Z: the table energy just below or just above is chosen with
+    /// probability given by the position between them (statistical interpolation), cos
+    /// theta is interpolated linearly within an equiprobable bin, and the scattered energy
+    /// follows from Compton kinematics at the photon's own energy. Returns (scattered
+    /// energy \[MeV\], cos theta).
     #[inline]
-    pub fn sample_compton(&self, mat: usize, energy_mev: f64, rng: &mut StreamRng) -> (f64, f64) {
-        // x = E sin(theta/2) / hc = x_scale * sqrt(1 - cos theta).
-        let x_scale = energy_mev * 1e3 / HC_KEV_ANGSTROM * std::f64::consts::FRAC_1_SQRT_2;
-        sample_kn_times(energy_mev, rng, |one_minus_cos| {
-            self.incoherent_scattering_fraction(mat, x_scale * one_minus_cos.sqrt())
-        })
+    pub fn sample_compton(
+        &self,
+        mat: usize,
+        energy_mev: f64,
+        idx: EnergyIndex,
+        rng: &mut StreamRng,
+    ) -> (f64, f64) {
+        let t = (idx.bin as f64 + idx.frac) * ((N_COMPTON_E - 1) as f64 / (N_ENERGY - 1) as f64);
+        let mut row = (t as usize).min(N_COMPTON_E - 2);
+        let u = rng.uniform();
+        if u < t - row as f64 {
+            row += 1;
+        }
+        let v = rng.uniform() * N_COMPTON_U as f64;
+        let j = (v as usize).min(N_COMPTON_U - 1);
+        let q = &self.materials[mat].compton_cos[row * (N_COMPTON_U + 1)..];
+        let (c0, c1) = (q[j] as f64, q[j + 1] as f64);
+        let cos_theta = c0 + (v - j as f64) * (c1 - c0);
+        let e1 = energy_mev / (1.0 + energy_mev / ELECTRON_MASS_MEV * (1.0 - cos_theta));
+        (e1, cos_theta)
     }
 
     /// Samples Klein-Nishina scattering for a free electron at rest (no binding): used for

@@ -75,7 +75,7 @@ fn compton_with_binding_matches_kn_times_s() {
     for (k, e) in [0.02, 0.05, 0.1405, 0.5].iter().enumerate() {
         let mut r = StreamRng::new(202, domain::SETUP, k as u64);
         let s: Vec<f64> = (0..200_000)
-            .map(|_| t.sample_compton(0, *e, &mut r).1)
+            .map(|_| t.sample_compton(0, *e, t.grid().index(*e), &mut r).1)
             .collect();
         let pdf = |c: f64| {
             let x = e * 1e3 * ((1.0 - c) * 0.5).sqrt() / HC_KEV_ANGSTROM;
