@@ -74,3 +74,9 @@ pub fn bone_lung() -> Case {
     ];
     build(slab_phantom(&slabs, [300.0, 300.0], [2.0; 3], nominal).expect("phantom"))
 }
+
+/// 30 cm water cube with cubic voxels of `voxel_mm` (e.g. 10 mm: a grid that fits in
+/// cache, to separate memory latency from computation when profiling).
+pub fn water_cube_voxel_mm(voxel_mm: f64) -> Case {
+    build(box_phantom("water", [300.0; 3], [voxel_mm; 3], nominal).expect("phantom"))
+}

@@ -22,6 +22,7 @@
 
 pub mod alias;
 pub mod constants;
+pub mod fastmath;
 pub mod grid;
 pub mod rng;
 pub mod vec3;

@@ -60,6 +60,18 @@ impl StreamRng {
         (self.inner.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
     }
 
+    /// Two independent uniform numbers in [0, 1) with 32 random bits each, from one 64-bit
+    /// draw (for decisions that need no more resolution: an azimuth, a table bin).
+    #[inline]
+    pub fn uniform_pair(&mut self) -> (f64, f64) {
+        const SCALE: f64 = 1.0 / (1u64 << 32) as f64;
+        let bits = self.inner.next_u64();
+        (
+            (bits >> 32) as f64 * SCALE,
+            (bits & 0xffff_ffff) as f64 * SCALE,
+        )
+    }
+
     /// A uniform number in (0, 1]: safe as the argument of `ln`.
     #[inline]
     pub fn uniform_open0(&mut self) -> f64 {
@@ -92,12 +104,14 @@ impl StreamRng {
     }
 
     /// A uniformly distributed azimuth, returned as `(cos phi, sin phi)`. Uses rejection
-    /// from the unit disc (no trigonometric call; acceptance pi/4).
+    /// from the unit disc (no trigonometric call; acceptance pi/4), one 64-bit draw per
+    /// trial (32 bits per coordinate).
     #[inline]
     pub fn azimuth(&mut self) -> (f64, f64) {
         loop {
-            let a = 2.0 * self.uniform() - 1.0;
-            let b = 2.0 * self.uniform() - 1.0;
+            let (ua, ub) = self.uniform_pair();
+            let a = 2.0 * ua - 1.0;
+            let b = 2.0 * ub - 1.0;
             let r2 = a * a + b * b;
             if r2 <= 1.0 && r2 > 1e-300 {
                 let inv = 1.0 / r2;

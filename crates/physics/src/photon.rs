@@ -85,9 +85,10 @@ impl EnergyGrid {
     /// Grid position of `energy_mev` (clamped to the grid).
     #[inline]
     pub fn index(&self, energy_mev: f64) -> EnergyIndex {
-        let t =
-            ((energy_mev.ln() - self.ln_e_min) * self.inv_step).clamp(0.0, (N_ENERGY - 1) as f64);
-        let bin = (t as usize).min(N_ENERGY - 2);
+        let t = ((pedisim_core::fastmath::ln_positive(energy_mev) - self.ln_e_min) * self.inv_step)
+            .clamp(0.0, (N_ENERGY - 1) as f64);
+        // (The i32 cast is cheaper than a usize cast; t is in [0, N_ENERGY - 1].)
+        let bin = (t as i32 as usize).min(N_ENERGY - 2);
         EnergyIndex {
             bin,
             frac: t - bin as f64,
@@ -407,13 +408,14 @@ impl PhotonTables {
         rng: &mut StreamRng,
     ) -> (f64, f64) {
         let t = (idx.bin as f64 + idx.frac) * ((N_COMPTON_E - 1) as f64 / (N_ENERGY - 1) as f64);
-        let mut row = (t as usize).min(N_COMPTON_E - 2);
-        let u = rng.uniform();
+        let mut row = (t as i32 as usize).min(N_COMPTON_E - 2);
+        // One 64-bit draw: 32 bits for the choice of row, 32 for the position in the row.
+        let (u, v) = rng.uniform_pair();
         if u < t - row as f64 {
             row += 1;
         }
-        let v = rng.uniform() * N_COMPTON_U as f64;
-        let j = (v as usize).min(N_COMPTON_U - 1);
+        let v = v * N_COMPTON_U as f64;
+        let j = (v as i32 as usize).min(N_COMPTON_U - 1);
         let q = &self.materials[mat].compton_cos[row * (N_COMPTON_U + 1)..];
         let (c0, c1) = (q[j] as f64, q[j + 1] as f64);
         let cos_theta = c0 + (v - j as f64) * (c1 - c0);

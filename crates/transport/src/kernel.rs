@@ -462,7 +462,7 @@ impl<'a> Simulation<'a> {
 
     /// Sets the energy-dependent quantities of the lane's photon; false if the photon fell
     /// below the cutoff (its energy is then deposited where it is).
-    #[inline]
+    #[inline(always)]
     fn set_energy(
         &self,
         lane: &mut Lane,
@@ -487,7 +487,7 @@ impl<'a> Simulation<'a> {
     }
 
     /// Samples the lane photon's next flight. Returns false if it left the grid (escaped).
-    #[inline]
+    #[inline(always)]
     fn fly(&self, lane: &mut Lane, c: &mut Counters) -> bool {
         c.woodcock_steps += 1;
         lane.pos += lane.dir * (lane.rng.exponential() * lane.inv_mu_max);
@@ -516,7 +516,9 @@ impl<'a> Simulation<'a> {
                 let med = self.model.medium[lane.voxel] as usize;
                 let mat = self.medium_material[med] as usize;
                 let mu = self.tables.total_cm2_g(mat, lane.idx) * 0.1 * self.medium_density[med];
-                if lane.rng.uniform() * lane.mu_max < mu {
+                // Where the voxel's coefficient is the majorant itself (the densest medium
+                // of its material), the collision is real without a random test.
+                if mu >= lane.mu_max || lane.rng.uniform() * lane.mu_max < mu {
                     c.real_interactions += 1;
                     lane.uncollided = false;
                     match self

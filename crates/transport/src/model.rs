@@ -28,17 +28,36 @@ pub struct VoxelModel {
     pub n_materials: usize,
     pub(crate) inv_voxel_mm: [f64; 3],
     pub(crate) extent_mm: [f64; 3],
+    /// Grid dimensions as floating-point numbers (voxel lookup without conversions).
+    dims_f64: [f64; 3],
 }
 
 impl VoxelModel {
-    /// Builds the model of a phantom. Errors if it has more than 65535 distinct
+    /// Builds the model of a phantom. Errors if it has more than 2^32 - 1 voxels or more
+    /// than 65535 distinct
     /// (material, density) pairs (a CT with a continuous density map: quantise it first).
     pub fn new(phantom: &Phantom) -> Result<Self, TransportError> {
+        if phantom.grid.len() > u32::MAX as usize {
+            return Err(TransportError::Model(format!(
+                "the phantom has {} voxels; the kernel indexes voxels with 32 bits (at most {})",
+                phantom.grid.len(),
+                u32::MAX
+            )));
+        }
         let mut ids: HashMap<(u16, u32), u16> = HashMap::new();
         let mut media = Vec::new();
         let mut medium = Vec::with_capacity(phantom.grid.len());
+        // Neighbouring voxels mostly share their medium: remember the last one so that the
+        // hash map is consulted only where the medium changes.
+        let mut last: Option<((u16, u32), u16)> = None;
         for (&m, &rho) in phantom.material.iter().zip(&phantom.density_g_cm3) {
             let key = (m, rho.to_bits());
+            if let Some((k, id)) = last {
+                if k == key {
+                    medium.push(id);
+                    continue;
+                }
+            }
             let id = match ids.get(&key) {
                 Some(&id) => id,
                 None => {
@@ -58,11 +77,13 @@ impl VoxelModel {
                     id
                 }
             };
+            last = Some((key, id));
             medium.push(id);
         }
         let grid = phantom.grid.clone();
         Ok(Self {
             inv_voxel_mm: grid.voxel_mm.map(|v| 1.0 / v),
+            dims_f64: grid.dims.map(|d| d as f64),
             extent_mm: grid.extent_mm(),
             grid,
             medium,
@@ -77,11 +98,20 @@ impl VoxelModel {
         let fx = p.x * self.inv_voxel_mm[0];
         let fy = p.y * self.inv_voxel_mm[1];
         let fz = p.z * self.inv_voxel_mm[2];
-        let [nx, ny, nz] = self.grid.dims;
+        let [dx, dy, dz] = self.dims_f64;
         // Negative values and NaN fail these comparisons.
-        if fx >= 0.0 && fy >= 0.0 && fz >= 0.0 && fx < nx as f64 && fy < ny as f64 && fz < nz as f64
-        {
-            Some(fx as usize + nx * (fy as usize + ny * fz as usize))
+        if fx >= 0.0 && fy >= 0.0 && fz >= 0.0 && fx < dx && fy < dy && fz < dz {
+            // SAFETY: each value is finite and in [0, n) with n < 2^32 (checked in `new`),
+            // so truncation to u32 is exact and in range (the checked `as` cast would add
+            // saturation code to the hottest line of the kernel).
+            let (ix, iy, iz) = unsafe {
+                (
+                    fx.to_int_unchecked::<u32>() as usize,
+                    fy.to_int_unchecked::<u32>() as usize,
+                    fz.to_int_unchecked::<u32>() as usize,
+                )
+            };
+            Some(ix + self.grid.dims[0] * (iy + self.grid.dims[1] * iz))
         } else {
             None
         }
