@@ -26,7 +26,8 @@ fn main() {
     let t = std::time::Instant::now();
     let c = pool
         .install(|| sim.run_batch_part(1, 0, n, 0..n, &tally, &control))
-        .expect("run");
+        .expect("run")
+        .to_counters();
     let s = t.elapsed().as_secs_f64();
     println!(
         "{} histories in {s:.3} s: {:.3} M histories/s; {:.2} flights and {:.2} real interactions per history",

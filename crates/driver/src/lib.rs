@@ -14,6 +14,8 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod campaign_spec;
+pub mod comm;
 pub mod config;
 pub mod plan;
 

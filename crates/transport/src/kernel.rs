@@ -124,6 +124,123 @@ impl Counters {
     }
 }
 
+/// Exact sums of [`Counters`] over work units (chunks of histories, MPI ranks).
+///
+/// Floating-point addition is not associative, so summing chunk counters in a different
+/// grouping (for example chunks 0-3 on one rank and 4-7 on another) would change the last
+/// bits of the energy totals. Each chunk's energies are therefore rounded once to integer
+/// quanta of 2^-40 MeV (about 1e-12 MeV) and summed as integers: the totals are the same
+/// bits however the chunks are grouped, and energy conservation still holds to about
+/// 1e-12 MeV per chunk.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CounterSum {
+    histories: u64,
+    emitted_q: u128,
+    deposited_q: u128,
+    escaped_q: u128,
+    cutoff_q: u128,
+    uncollided_escapes: u64,
+    primary_photons: u64,
+    woodcock_steps: u64,
+    real_interactions: u64,
+}
+
+/// Quanta per MeV of [`CounterSum`] energies (2^40).
+const COUNTER_QUANTA_PER_MEV: f64 = (1u64 << 40) as f64;
+
+fn counter_quanta(e_mev: f64) -> u128 {
+    (e_mev * COUNTER_QUANTA_PER_MEV).round() as u128
+}
+
+impl CounterSum {
+    /// Number of `u64` words of [`CounterSum::to_words`].
+    pub const WORDS: usize = 13;
+
+    /// Adds the counters of one work unit (rounded to quanta once).
+    pub fn add(&mut self, c: &Counters) {
+        self.merge(&CounterSum {
+            histories: c.histories,
+            emitted_q: counter_quanta(c.emitted_mev),
+            deposited_q: counter_quanta(c.deposited_mev),
+            escaped_q: counter_quanta(c.escaped_mev),
+            cutoff_q: counter_quanta(c.cutoff_mev),
+            uncollided_escapes: c.uncollided_escapes,
+            primary_photons: c.primary_photons,
+            woodcock_steps: c.woodcock_steps,
+            real_interactions: c.real_interactions,
+        });
+    }
+
+    /// Adds another sum (exact, associative and commutative).
+    pub fn merge(&mut self, o: &CounterSum) {
+        self.histories += o.histories;
+        self.emitted_q += o.emitted_q;
+        self.deposited_q += o.deposited_q;
+        self.escaped_q += o.escaped_q;
+        self.cutoff_q += o.cutoff_q;
+        self.uncollided_escapes += o.uncollided_escapes;
+        self.primary_photons += o.primary_photons;
+        self.woodcock_steps += o.woodcock_steps;
+        self.real_interactions += o.real_interactions;
+    }
+
+    /// The totals as [`Counters`] (energies in MeV).
+    pub fn to_counters(&self) -> Counters {
+        let mev = |q: u128| q as f64 / COUNTER_QUANTA_PER_MEV;
+        Counters {
+            histories: self.histories,
+            emitted_mev: mev(self.emitted_q),
+            deposited_mev: mev(self.deposited_q),
+            escaped_mev: mev(self.escaped_q),
+            cutoff_mev: mev(self.cutoff_q),
+            uncollided_escapes: self.uncollided_escapes,
+            primary_photons: self.primary_photons,
+            woodcock_steps: self.woodcock_steps,
+            real_interactions: self.real_interactions,
+        }
+    }
+
+    /// The sum as plain words, for sending between processes (e.g. an MPI gather).
+    pub fn to_words(&self) -> [u64; Self::WORDS] {
+        let split = |q: u128| [(q >> 64) as u64, q as u64];
+        let [e0, e1] = split(self.emitted_q);
+        let [d0, d1] = split(self.deposited_q);
+        let [s0, s1] = split(self.escaped_q);
+        let [c0, c1] = split(self.cutoff_q);
+        [
+            self.histories,
+            e0,
+            e1,
+            d0,
+            d1,
+            s0,
+            s1,
+            c0,
+            c1,
+            self.uncollided_escapes,
+            self.primary_photons,
+            self.woodcock_steps,
+            self.real_interactions,
+        ]
+    }
+
+    /// The inverse of [`CounterSum::to_words`].
+    pub fn from_words(w: &[u64; Self::WORDS]) -> Self {
+        let join = |hi: u64, lo: u64| ((hi as u128) << 64) | lo as u128;
+        Self {
+            histories: w[0],
+            emitted_q: join(w[1], w[2]),
+            deposited_q: join(w[3], w[4]),
+            escaped_q: join(w[5], w[6]),
+            cutoff_q: join(w[7], w[8]),
+            uncollided_escapes: w[9],
+            primary_photons: w[10],
+            woodcock_steps: w[11],
+            real_interactions: w[12],
+        }
+    }
+}
+
 /// Progress and cancellation shared with the caller while a run is in progress.
 #[derive(Debug, Default)]
 pub struct Control {
@@ -239,6 +356,12 @@ impl<'a> Simulation<'a> {
         }
     }
 
+    /// Histories per chunk (the unit of work handed to a thread; see
+    /// [`Simulation::run_batch_part`]).
+    pub fn chunk_histories(&self) -> u64 {
+        self.settings.chunk_histories.max(1)
+    }
+
     /// Runs `batches` batches of `histories_per_batch` histories on the current rayon pool.
     /// History `i` of batch `b` has the global index `b * histories_per_batch + i` and draws
     /// from the stream `(seed, HISTORY, index)`, so the result does not depend on threads.
@@ -281,7 +404,7 @@ impl<'a> Simulation<'a> {
             )));
         }
         let mut tally = EnergyTally::new(n);
-        let mut counters = Counters::default();
+        let mut counters = CounterSum::default();
         for b in 0..batches {
             let c = self.run_batch_part(
                 seed,
@@ -294,12 +417,20 @@ impl<'a> Simulation<'a> {
             counters.merge(&c);
             stats.fold(&mut tally);
         }
-        Ok(RunResult { stats, counters })
+        Ok(RunResult {
+            stats,
+            counters: counters.to_counters(),
+        })
     }
 
     /// Runs the histories `range` (local indices within the batch) of batch `batch`,
-    /// adding their energy to `tally`. Chunks are processed in parallel; their counters are
-    /// merged in chunk order, so the returned counters are independent of scheduling.
+    /// adding their energy to `tally`, and returns the exact sum of their counters.
+    ///
+    /// The range is cut into chunks of [`Settings::chunk_histories`] starting at
+    /// `range.start`, processed in parallel. Splitting a batch between processes (MPI
+    /// ranks) at multiples of the chunk size ([`Simulation::chunk_histories`]) therefore
+    /// gives exactly the chunks of a single-process run, and the same tally and counters
+    /// once the parts are summed.
     pub fn run_batch_part(
         &self,
         seed: u64,
@@ -308,7 +439,7 @@ impl<'a> Simulation<'a> {
         range: std::ops::Range<u64>,
         tally: &EnergyTally,
         control: &Control,
-    ) -> Result<Counters, TransportError> {
+    ) -> Result<CounterSum, TransportError> {
         let chunk = self.settings.chunk_histories.max(1);
         let n_chunks = (range.end - range.start).div_ceil(chunk);
         let parts: Vec<Option<Counters>> = (0..n_chunks)
@@ -331,9 +462,9 @@ impl<'a> Simulation<'a> {
                 },
             )
             .collect();
-        let mut total = Counters::default();
+        let mut total = CounterSum::default();
         for p in parts {
-            total.merge(&p.ok_or(TransportError::Cancelled)?);
+            total.add(&p.ok_or(TransportError::Cancelled)?);
         }
         Ok(total)
     }
