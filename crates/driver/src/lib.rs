@@ -23,9 +23,9 @@ use pedisim_core::constants::JOULE_PER_MEV;
 use pedisim_io::h5::{self, AttrValue, DoseOutput, OrganRow};
 use pedisim_io::nifti_io;
 use pedisim_physics::photon::PhotonTables;
-use pedisim_transport::kernel::{Control, Counters, Simulation};
+use pedisim_transport::kernel::{Control, CounterSum, Counters, Simulation};
 use pedisim_transport::model::VoxelModel;
-use pedisim_transport::tally::BatchStats;
+use pedisim_transport::tally::{BatchStats, EnergyTally};
 use plan::Plan;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -73,14 +73,34 @@ pub struct RunOutcome {
     pub organs: Vec<OrganRow>,
 }
 
-/// Runs a validated plan, calling `progress(histories_done, histories_total)` about four
-/// times a second from the calling thread, and writes the results. Output files are
-/// written to a temporary name and renamed into place only when complete. Setting
-/// `cancel` (e.g. from a signal handler) stops the transport at the next chunk of
-/// histories; the run then returns [`pedisim_transport::TransportError::Cancelled`] and
-/// writes nothing.
+/// Runs a validated plan in this process alone: [`execute_on`] with [`comm::SingleProcess`].
 pub fn execute(
     plan: &Plan,
+    progress: &mut dyn FnMut(u64, u64),
+    cancel: &AtomicBool,
+) -> Result<RunOutcome, DriverError> {
+    execute_on(plan, &comm::SingleProcess, progress, cancel)
+}
+
+/// Runs a validated plan on all ranks of `comm`, calling `progress(histories_done,
+/// histories_total)` about four times a second from the calling thread, and writes the
+/// results (rank 0 only). Output files are written to a temporary name and renamed into
+/// place only when complete.
+///
+/// **History splitting.** Every batch is cut into chunks of histories (the kernel's work
+/// unit) and rank r runs chunks `r K / R .. (r+1) K / R` of the K chunks; the per-voxel
+/// integer tallies and the exact counter sums are then summed on rank 0, which folds the
+/// batch into the statistics. Random streams belong to histories, integer sums do not
+/// depend on their order, and batches are folded in order, so the datasets are
+/// bit-identical for any number of ranks and threads. All communication happens on the
+/// calling thread between batches.
+///
+/// Setting `cancel` (e.g. from a signal handler) on any rank stops the transport at the
+/// next chunk of histories on that rank; all ranks then return
+/// [`pedisim_transport::TransportError::Cancelled`] after the batch and nothing is written.
+pub fn execute_on(
+    plan: &Plan,
+    comm: &dyn comm::Comm,
     progress: &mut dyn FnMut(u64, u64),
     cancel: &AtomicBool,
 ) -> Result<RunOutcome, DriverError> {
@@ -103,31 +123,97 @@ pub fn execute(
                 .expect("validated labels") as u32
         })
         .collect();
-    let stats = BatchStats::new(ph.grid.len(), plan.histories_per_batch)
+    let mut stats = BatchStats::new(ph.grid.len(), plan.histories_per_batch)
         .with_groups(group_of, ph.table.len());
     let control = Control::default();
     let total = plan.histories();
+    let (rank, ranks) = (comm.rank() as u64, comm.size() as u64);
+    let chunk = sim.chunk_histories();
+    let n_chunks = plan.histories_per_batch.div_ceil(chunk);
+    let lo = (rank * n_chunks / ranks * chunk).min(plan.histories_per_batch);
+    let hi = ((rank + 1) * n_chunks / ranks * chunk).min(plan.histories_per_batch);
+    let mut tally = EnergyTally::new(ph.grid.len());
+    let mut run_counters = CounterSum::default();
     let t0 = Instant::now();
-    let result = std::thread::scope(|scope| {
-        let worker = scope.spawn(|| {
-            pool.install(|| sim.run_with_stats(plan.seed, plan.batches, stats, &control))
-        });
-        while !worker.is_finished() {
-            if cancel.load(Ordering::Relaxed) {
-                control.cancel.store(true, Ordering::Relaxed);
+    for b in 0..plan.batches {
+        let part = std::thread::scope(|scope| {
+            let (tx, rx) = std::sync::mpsc::channel();
+            let (sim, tally, control, pool) = (&sim, &tally, &control, &pool);
+            scope.spawn(move || {
+                let r = pool.install(|| {
+                    sim.run_batch_part(
+                        plan.seed,
+                        b,
+                        plan.histories_per_batch,
+                        lo..hi,
+                        tally,
+                        control,
+                    )
+                });
+                let _ = tx.send(r);
+            });
+            loop {
+                if cancel.load(Ordering::Relaxed) {
+                    control.cancel.store(true, Ordering::Relaxed);
+                }
+                // Rank 0's own progress stands for all ranks (they run equal shares).
+                progress(
+                    (control.histories_done.load(Ordering::Relaxed) * ranks).min(total),
+                    total,
+                );
+                match rx.recv_timeout(Duration::from_millis(250)) {
+                    Ok(r) => break Ok(r),
+                    Err(std::sync::mpsc::RecvTimeoutError::Timeout) => continue,
+                    Err(_) => break Err(()),
+                }
             }
-            progress(control.histories_done.load(Ordering::Relaxed), total);
-            std::thread::sleep(Duration::from_millis(250));
+        })
+        .map_err(|_| DriverError::Other("the transport thread panicked".into()))?;
+        let (batch_counters, cancelled) = match part {
+            Ok(c) => (c, false),
+            Err(pedisim_transport::TransportError::Cancelled) => (CounterSum::default(), true),
+            Err(e) => return Err(e.into()),
+        };
+        if ranks > 1 {
+            let mut q = tally.drain_quanta();
+            comm.reduce_sum_to_root(&mut q);
+            let words = comm.gather_to_root(&batch_counters.to_words());
+            if comm.any(cancelled) {
+                return Err(pedisim_transport::TransportError::Cancelled.into());
+            }
+            if let Some(words) = words {
+                tally.set_quanta(&q);
+                for w in words.chunks_exact(CounterSum::WORDS) {
+                    run_counters.merge(&CounterSum::from_words(w.try_into().expect("13 words")));
+                }
+                stats.fold(&mut tally);
+            }
+        } else {
+            if cancelled {
+                return Err(pedisim_transport::TransportError::Cancelled.into());
+            }
+            run_counters.merge(&batch_counters);
+            stats.fold(&mut tally);
         }
-        worker.join()
-    })
-    .map_err(|_| DriverError::Other("the transport thread panicked".into()))??;
+    }
     let wall_seconds = t0.elapsed().as_secs_f64();
     progress(total, total);
+    let counters = run_counters.to_counters();
+    if rank != 0 {
+        // Rank 0 holds the results and writes them.
+        return Ok(RunOutcome {
+            output: plan.output.clone(),
+            histories: counters.histories,
+            threads,
+            wall_seconds,
+            counters,
+            organs: Vec::new(),
+        });
+    }
 
     // Per-voxel results per history.
-    let energy = result.stats.mean_per_history_mev();
-    let rel = result.stats.relative_uncertainty();
+    let energy = stats.mean_per_history_mev();
+    let rel = stats.relative_uncertainty();
     let dose: Vec<f64> = energy
         .iter()
         .enumerate()
@@ -142,15 +228,15 @@ pub fn execute(
         .collect();
     let density: Vec<f64> = ph.density_g_cm3.iter().map(|d| *d as f64).collect();
     let masses = ph.label_masses_kg();
-    let group_rel = result.stats.group_relative_uncertainty();
-    let n = result.stats.histories() as f64;
+    let group_rel = stats.group_relative_uncertainty();
+    let n = stats.histories() as f64;
     let organs: Vec<OrganRow> = ph
         .table
         .iter()
         .zip(&masses)
         .enumerate()
         .map(|(k, (e, (_, m)))| {
-            let e_mev = result.stats.group_sum_mev[k] / n;
+            let e_mev = stats.group_sum_mev[k] / n;
             OrganRow {
                 label: e.value,
                 name: e.name.clone(),
@@ -166,7 +252,7 @@ pub fn execute(
             }
         })
         .collect();
-    let c = &result.counters;
+    let c = &counters;
     let root_attrs: Vec<(String, AttrValue)> = vec![
         ("pedisim_version".into(), AttrValue::Str(pedisim_core::PEDISIM_VERSION.into())),
         ("seed".into(), AttrValue::U64(plan.seed)),
@@ -174,6 +260,8 @@ pub fn execute(
         ("batches".into(), AttrValue::U64(plan.batches)),
         ("histories_per_batch".into(), AttrValue::U64(plan.histories_per_batch)),
         ("threads".into(), AttrValue::U64(threads as u64)),
+        ("mpi_ranks".into(), AttrValue::U64(ranks)),
+        ("mpi_library".into(), AttrValue::Str(comm.library())),
         ("wall_seconds".into(), AttrValue::F64(wall_seconds)),
         ("normalisation".into(), AttrValue::Str("per history (one history = one decay for a nuclide source, one photon for a monoenergetic source)".into())),
         ("config_file".into(), AttrValue::Str(plan.config_path.display().to_string())),

@@ -84,6 +84,10 @@ fn real_main() -> Result<()> {
                 seed,
                 output,
             };
+            let comm = make_comm()?;
+            let comm = comm.as_ref();
+            let root = comm.rank() == 0;
+            let quiet = quiet || !root;
             let plan = plan_from_file(&config, &ov)?;
             // First Ctrl-C or SIGTERM: stop at the next chunk of histories and write
             // nothing; a second one: exit at once (an existing output file is never
@@ -100,10 +104,11 @@ fn real_main() -> Result<()> {
             }
             if !quiet {
                 eprintln!(
-                    "pedisim {}: {} histories in {} batches, phantom {}x{}x{} voxels of {:?} mm, output {}",
+                    "pedisim {}: {} histories in {} batches on {} process(es), phantom {}x{}x{} voxels of {:?} mm, output {}",
                     pedisim_core::PEDISIM_VERSION,
                     plan.histories(),
                     plan.batches,
+                    comm.size(),
                     plan.phantom.grid.dims[0],
                     plan.phantom.grid.dims[1],
                     plan.phantom.grid.dims[2],
@@ -112,7 +117,7 @@ fn real_main() -> Result<()> {
                 );
             }
             let outcome = if quiet {
-                pedisim_driver::execute(&plan, &mut |_, _| {}, &cancel)?
+                pedisim_driver::execute_on(&plan, comm, &mut |_, _| {}, &cancel)?
             } else if std::io::stderr().is_terminal() {
                 let bar = ProgressBar::new(plan.histories());
                 bar.set_style(
@@ -124,14 +129,20 @@ fn real_main() -> Result<()> {
                         let _ = write!(w, "{:.0} histories/s", s.per_sec());
                     }),
                 );
-                let o = pedisim_driver::execute(&plan, &mut |d, _| bar.set_position(d), &cancel)?;
+                let o = pedisim_driver::execute_on(
+                    &plan,
+                    comm,
+                    &mut |d, _| bar.set_position(d),
+                    &cancel,
+                )?;
                 bar.finish_and_clear();
                 o
             } else {
                 // Batch jobs: a log line every 10 %.
                 let mut next = 0u64;
-                pedisim_driver::execute(
+                pedisim_driver::execute_on(
                     &plan,
+                    comm,
                     &mut |d, t| {
                         let pct = d * 100 / t.max(1);
                         if pct >= next {
@@ -145,12 +156,15 @@ fn real_main() -> Result<()> {
             if !quiet {
                 let c = &outcome.counters;
                 eprintln!(
-                    "pedisim: {} histories in {:.2} s on {} threads ({:.0} histories/s, {:.0} per thread); wrote {}",
+                    "pedisim: {} histories in {:.2} s on {} x {} threads ({:.0} histories/s, {:.0} per thread); wrote {}",
                     outcome.histories,
                     outcome.wall_seconds,
+                    comm.size(),
                     outcome.threads,
                     outcome.histories as f64 / outcome.wall_seconds,
-                    outcome.histories as f64 / outcome.wall_seconds / outcome.threads as f64,
+                    outcome.histories as f64
+                        / outcome.wall_seconds
+                        / (outcome.threads * comm.size()) as f64,
                     outcome.output.display()
                 );
                 eprintln!(
@@ -192,6 +206,22 @@ fn real_main() -> Result<()> {
             }
             Ok(())
         }
+    }
+}
+
+/// The processes of this run: MPI ranks when built with the `mpi` feature (a single
+/// rank when started without a launcher), else this process alone.
+fn make_comm() -> Result<Box<dyn pedisim_driver::comm::Comm>> {
+    #[cfg(feature = "mpi")]
+    {
+        match pedisim_driver::comm::mpi_comm::MpiComm::init() {
+            Some(c) => Ok(Box::new(c)),
+            None => anyhow::bail!("MPI could not be initialised (already initialised?)"),
+        }
+    }
+    #[cfg(not(feature = "mpi"))]
+    {
+        Ok(Box::new(pedisim_driver::comm::SingleProcess))
     }
 }
 

@@ -71,6 +71,24 @@ impl EnergyTally {
         self.acc[i].fetch_add(q, Ordering::Relaxed);
     }
 
+    /// Moves every voxel's quanta out (the tally is left at zero): for sending a batch to
+    /// another process.
+    pub fn drain_quanta(&mut self) -> Vec<u64> {
+        self.acc
+            .iter_mut()
+            .map(|a| std::mem::take(a.get_mut()))
+            .collect()
+    }
+
+    /// Sets every voxel's quanta (e.g. a batch summed over processes); `q` must have one
+    /// value per voxel.
+    pub fn set_quanta(&mut self, q: &[u64]) {
+        assert_eq!(q.len(), self.acc.len(), "one value per voxel");
+        for (a, &v) in self.acc.iter_mut().zip(q) {
+            *a.get_mut() = v;
+        }
+    }
+
     /// A snapshot of all voxels in quanta.
     pub fn quanta(&self) -> Vec<u64> {
         self.acc.iter().map(|a| a.load(Ordering::Relaxed)).collect()
