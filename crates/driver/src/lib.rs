@@ -14,6 +14,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod campaign;
 pub mod campaign_spec;
 pub mod comm;
 pub mod config;

@@ -1034,3 +1034,157 @@ mod tests {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Campaign index
+// ---------------------------------------------------------------------------------------
+
+/// Layout version of the campaign index file (`campaign.h5`), `"MAJOR.MINOR"`.
+pub const CAMPAIGN_FORMAT_VERSION: &str = "1.0";
+
+/// One run of a campaign as recorded in the campaign index.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CampaignRunRow {
+    /// Run identifier, e.g. `run-00007`.
+    pub id: String,
+    /// The run's parameters in words (`source.nuclide=Tc-99m phantom.radius_mm=40`).
+    pub label: String,
+    /// `pending`, `done` or `failed`.
+    pub status: String,
+    /// The run's dose file, relative to the campaign index's directory.
+    pub file: String,
+    /// Fingerprint of the run's resolved configuration (16 hex digits).
+    pub config_fingerprint: String,
+    /// Histories run (0 unless done).
+    pub histories: u64,
+    /// Wall time of the run's transport \[s\] (NaN unless done).
+    pub wall_seconds: f64,
+    /// The error of a failed run (empty otherwise).
+    pub error: String,
+    /// FNV-1a 64-bit digest of the bytes of a done run's dose file (empty otherwise).
+    pub checksum: String,
+}
+
+/// Writes (atomically: temporary file, then rename) a campaign index: root attributes
+/// `attrs` plus `campaign_format_version`; a group `/runs` of equal-length 1-D columns
+/// (one row per run: `id`, `label`, `status`, `file`, `config_fingerprint`, `error`,
+/// `checksum` strings, `histories` u64, `wall_seconds` f64); and a group `/run` holding, for each run
+/// whose status is `done`, an HDF5 external link `/run/<id>` to the root of its dose file
+/// (resolved relative to the index file's directory), so that `f["run/run-00007/dose/dose_gy"]`
+/// reads a run's dose map through the index.
+pub fn write_campaign_index(
+    path: &Path,
+    attrs: &[(String, AttrValue)],
+    runs: &[CampaignRunRow],
+) -> Result<(), IoError> {
+    let tmp = appended_temp(path)?;
+    let result =
+        write_campaign_file(&tmp, path, attrs, runs).and_then(|()| rename_into_place(&tmp, path));
+    if result.is_err() {
+        remove_quietly(&tmp);
+    }
+    result
+}
+
+fn write_campaign_file(
+    tmp: &Path,
+    path: &Path,
+    attrs: &[(String, AttrValue)],
+    runs: &[CampaignRunRow],
+) -> Result<(), IoError> {
+    let file = File::create(tmp).map_err(h5err(path, "/", "creating the file"))?;
+    write_str_attr(
+        path,
+        &file,
+        "/",
+        "campaign_format_version",
+        CAMPAIGN_FORMAT_VERSION,
+    )?;
+    write_attrs(path, &file, "/", attrs)?;
+    let group = file
+        .create_group("runs")
+        .map_err(h5err(path, "/runs", "creating the group"))?;
+    write_str_attr(
+        path,
+        &group,
+        "/runs",
+        "description",
+        "campaign run table: 1-D columns of equal length, one row per run, in expansion order",
+    )?;
+    type Get = fn(&CampaignRunRow) -> &String;
+    let text: [(&str, Get, &str); 7] = [
+        ("id", |r| &r.id, "run identifier"),
+        ("label", |r| &r.label, "the run's parameters"),
+        ("status", |r| &r.status, "pending, done or failed"),
+        (
+            "file",
+            |r| &r.file,
+            "the run's dose file, relative to this file",
+        ),
+        (
+            "config_fingerprint",
+            |r| &r.config_fingerprint,
+            "FNV-1a 64-bit digest of the run's resolved configuration",
+        ),
+        (
+            "error",
+            |r| &r.error,
+            "error of a failed run, empty otherwise",
+        ),
+        (
+            "checksum",
+            |r| &r.checksum,
+            "FNV-1a 64-bit digest of the done run's dose file bytes",
+        ),
+    ];
+    for (name, get, description) in text {
+        let values = runs
+            .iter()
+            .map(|r| {
+                VarLenUnicode::from_str(get(r))
+                    .map_err(|e| IoError::invalid(path, format!("run {}: {name}: {e}", r.id)))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        write_run_column(path, &group, name, &values, "text", description)?;
+    }
+    let histories: Vec<u64> = runs.iter().map(|r| r.histories).collect();
+    write_run_column(path, &group, "histories", &histories, "1", "histories run")?;
+    let wall: Vec<f64> = runs.iter().map(|r| r.wall_seconds).collect();
+    write_run_column(
+        path,
+        &group,
+        "wall_seconds",
+        &wall,
+        "s",
+        "wall time of the run's transport; NaN unless done",
+    )?;
+    let links = file
+        .create_group("run")
+        .map_err(h5err(path, "/run", "creating the group"))?;
+    for r in runs.iter().filter(|r| r.status == "done") {
+        links.link_external(&r.file, "/", &r.id).map_err(h5err(
+            path,
+            &format!("/run/{}", r.id),
+            "creating the external link",
+        ))?;
+    }
+    Ok(())
+}
+
+fn write_run_column<T: H5Type>(
+    path: &Path,
+    group: &Group,
+    name: &str,
+    values: &[T],
+    units: &str,
+    description: &str,
+) -> Result<(), IoError> {
+    let object = format!("/runs/{name}");
+    let ds = group
+        .new_dataset_builder()
+        .with_data(values)
+        .create(name)
+        .map_err(h5err(path, &object, "creating the dataset"))?;
+    write_str_attr(path, &ds, &object, "units", units)?;
+    write_str_attr(path, &ds, &object, "description", description)
+}

@@ -51,6 +51,27 @@ enum Command {
         #[arg(short, long)]
         quiet: bool,
     },
+    /// Run every dose simulation of a campaign file (docs/campaign.md).
+    ///
+    /// The campaign expands into runs (Cartesian products of axes, variants, Latin-hypercube
+    /// samples) whose dose files go to OUTPUT_DIR/runs and are indexed in
+    /// OUTPUT_DIR/campaign.h5. Running the same campaign again resumes it: runs whose file
+    /// is complete and verified are not recomputed. Exit status 0 when every run is done,
+    /// 1 on an error or when some runs failed (see the index), 75 when interrupted (run
+    /// the same command again to resume).
+    Campaign {
+        /// The campaign file (TOML).
+        campaign: PathBuf,
+        /// Print the expanded run list with histories, and exit.
+        #[arg(long)]
+        dry_run: bool,
+        /// Worker threads per run; 0 = all cores (overrides each run's run.threads).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// No progress output.
+        #[arg(short, long)]
+        quiet: bool,
+    },
     /// List the built-in materials with their density and source.
     Materials,
     /// List the radionuclides with ICRP-107 emission data.
@@ -183,6 +204,72 @@ fn real_main() -> Result<()> {
                         o.label, o.name, o.mass_kg, o.dose_gy, o.relative_uncertainty
                     );
                 }
+            }
+            Ok(())
+        }
+        Command::Campaign {
+            campaign,
+            dry_run,
+            threads,
+            quiet,
+        } => {
+            use pedisim_driver::campaign_spec::{dry_run_table, CampaignSpec};
+            let spec = CampaignSpec::load(&campaign)?;
+            let runs = spec.expand()?;
+            if dry_run {
+                pedisim_driver::campaign::validate_runs(&spec, &runs)?;
+                print!("{}", dry_run_table(&runs));
+                return Ok(());
+            }
+            let comm = make_comm()?;
+            if comm.size() > 1 {
+                anyhow::bail!(
+                    "{}: distributing a campaign over {} MPI ranks is not available yet; run                      `pedisim campaign` as one process (each run uses all threads), or split                      single runs with `mpirun pedisim run`",
+                    campaign.display(),
+                    comm.size()
+                );
+            }
+            let cancel = Arc::new(AtomicBool::new(false));
+            {
+                let cancel = cancel.clone();
+                ctrlc::set_handler(move || {
+                    if cancel.swap(true, Ordering::SeqCst) {
+                        std::process::exit(130);
+                    }
+                    eprintln!("\npedisim: interrupted: stopping the current run (finished runs are kept); run the same command again to resume");
+                })?;
+            }
+            let report = pedisim_driver::campaign::run_campaign(
+                &spec,
+                &runs,
+                threads,
+                &mut |line| {
+                    if !quiet {
+                        eprintln!("pedisim: {line}");
+                    }
+                },
+                &cancel,
+            )?;
+            eprintln!(
+                "pedisim: campaign {}: {} runs: {} already complete, {} computed, {} failed{}; index {}",
+                spec.name,
+                report.runs,
+                report.skipped,
+                report.computed,
+                report.failed,
+                if report.interrupted { ", interrupted" } else { "" },
+                report.index.display()
+            );
+            if report.interrupted {
+                std::process::exit(75);
+            }
+            if report.failed > 0 {
+                anyhow::bail!(
+                    "{} of {} runs failed (errors in {})",
+                    report.failed,
+                    report.runs,
+                    report.index.display()
+                );
             }
             Ok(())
         }
