@@ -15,10 +15,11 @@
 //! stops the run in progress without writing it, writes the index and returns; running
 //! the campaign again resumes it.
 
+use crate::campaign_spec::Distribute;
 use crate::campaign_spec::{
     campaign_fingerprint, fnv1a, run_fingerprint, CampaignSpec, ExpandedRun, FNV_OFFSET,
 };
-use crate::comm::SingleProcess;
+use crate::comm::Comm;
 use crate::config::RunConfig;
 use crate::plan::{plan, Plan};
 use crate::{execute_on, DriverError};
@@ -157,18 +158,47 @@ fn claim_directory(spec: &CampaignSpec, fingerprint: &str) -> Result<(), DriverE
     }
 }
 
-/// Runs a campaign in this process, one run after another (each on `threads` threads, or
-/// its config's), skipping runs already complete. `log` receives one line per event.
+/// Runs a campaign one run after another (each on `threads` threads, or its config's),
+/// skipping runs already complete; with several ranks in `comm` (and
+/// `distribute = "histories"`) every run's histories are split over all ranks
+/// ([`crate::execute_on`]) and rank 0 keeps the index. `log` receives one line per event
+/// (on rank 0). Collective: every rank calls it with the same campaign.
 pub fn run_campaign(
     spec: &CampaignSpec,
     runs: &[ExpandedRun],
+    comm: &dyn Comm,
     threads: Option<usize>,
     log: &mut dyn FnMut(&str),
     cancel: &AtomicBool,
 ) -> Result<CampaignReport, DriverError> {
+    if comm.size() > 1 && spec.distribute == Distribute::Runs {
+        return Err(DriverError::Config {
+            file: spec.file.clone(),
+            message: format!(
+                "[campaign] distribute = \"runs\" over {} MPI ranks is not available yet; \
+                 expected distribute = \"histories\" (each run split over all ranks) or a \
+                 single process",
+                comm.size()
+            ),
+        });
+    }
     validate_runs(spec, runs)?;
     let fingerprint = campaign_fingerprint(runs);
-    claim_directory(spec, &fingerprint)?;
+    let root = comm.rank() == 0;
+    // Rank 0 owns the directory; the others learn whether it could be claimed.
+    let claimed = if root {
+        claim_directory(spec, &fingerprint)
+    } else {
+        Ok(())
+    };
+    let mut flag = [claimed.is_err() as u64];
+    comm.broadcast_from_root(&mut flag);
+    claimed?;
+    if flag[0] != 0 {
+        return Err(DriverError::Other(
+            "rank 0 could not claim the campaign's output directory".into(),
+        ));
+    }
     let index = spec.output_dir.join(INDEX_FILE);
     let mut rows: Vec<CampaignRunRow> = runs
         .iter()
@@ -192,9 +222,11 @@ pub fn run_campaign(
         failed: 0,
         interrupted: false,
     };
+    let mut done = vec![0u64; runs.len()];
     for (k, r) in runs.iter().enumerate() {
         let path = spec.output_path(&r.id);
-        if verify_run_file(r, &path) {
+        if root && verify_run_file(r, &path) {
+            done[k] = 1;
             rows[k].status = "done".into();
             rows[k].histories = h5::read_attr_u64(&path, "/", "histories").unwrap_or(0);
             rows[k].wall_seconds =
@@ -202,6 +234,10 @@ pub fn run_campaign(
             rows[k].checksum = file_checksum(&path)?;
             report.skipped += 1;
         }
+    }
+    comm.broadcast_from_root(&mut done);
+    if !root {
+        report.skipped = done.iter().filter(|&&d| d != 0).count();
     }
     if report.skipped > 0 {
         log(&format!(
@@ -211,13 +247,15 @@ pub fn run_campaign(
             runs.len()
         ));
     }
-    write_index(spec, &fingerprint, &index, &rows)?;
+    if root {
+        write_index(spec, &fingerprint, &index, &rows)?;
+    }
     let t0 = Instant::now();
     for (k, r) in runs.iter().enumerate() {
-        if rows[k].status == "done" {
+        if done[k] != 0 {
             continue;
         }
-        if cancel.load(Ordering::Relaxed) {
+        if comm.any(cancel.load(Ordering::Relaxed)) {
             report.interrupted = true;
             break;
         }
@@ -227,13 +265,15 @@ pub fn run_campaign(
         }
         let started = Instant::now();
         let result = plan(config, &spec.base)
-            .and_then(|p: Plan| execute_on(&p, &SingleProcess, &mut |_, _| {}, cancel));
+            .and_then(|p: Plan| execute_on(&p, comm, &mut |_, _| {}, cancel));
         match result {
             Ok(outcome) => {
                 rows[k].status = "done".into();
                 rows[k].histories = outcome.histories;
                 rows[k].wall_seconds = outcome.wall_seconds;
-                rows[k].checksum = file_checksum(&outcome.output)?;
+                if root {
+                    rows[k].checksum = file_checksum(&outcome.output)?;
+                }
                 report.computed += 1;
             }
             Err(DriverError::Transport(pedisim_transport::TransportError::Cancelled)) => {
@@ -251,6 +291,9 @@ pub fn run_campaign(
                 log(&format!("campaign {}: {} FAILED: {e}", spec.name, r.id));
             }
         }
+        if !root {
+            continue;
+        }
         write_index(spec, &fingerprint, &index, &rows)?;
         let done = rows.iter().filter(|r| r.status != "pending").count();
         let elapsed = t0.elapsed().as_secs_f64();
@@ -267,7 +310,9 @@ pub fn run_campaign(
             left as f64 / rate
         ));
     }
-    write_index(spec, &fingerprint, &index, &rows)?;
+    if root {
+        write_index(spec, &fingerprint, &index, &rows)?;
+    }
     Ok(report)
 }
 

@@ -222,13 +222,8 @@ fn real_main() -> Result<()> {
                 return Ok(());
             }
             let comm = make_comm()?;
-            if comm.size() > 1 {
-                anyhow::bail!(
-                    "{}: distributing a campaign over {} MPI ranks is not available yet; run                      `pedisim campaign` as one process (each run uses all threads), or split                      single runs with `mpirun pedisim run`",
-                    campaign.display(),
-                    comm.size()
-                );
-            }
+            let comm = comm.as_ref();
+            let quiet = quiet || comm.rank() != 0;
             let cancel = Arc::new(AtomicBool::new(false));
             {
                 let cancel = cancel.clone();
@@ -242,6 +237,7 @@ fn real_main() -> Result<()> {
             let report = pedisim_driver::campaign::run_campaign(
                 &spec,
                 &runs,
+                comm,
                 threads,
                 &mut |line| {
                     if !quiet {
@@ -250,6 +246,12 @@ fn real_main() -> Result<()> {
                 },
                 &cancel,
             )?;
+            if comm.rank() != 0 {
+                if report.interrupted {
+                    std::process::exit(75);
+                }
+                return Ok(());
+            }
             eprintln!(
                 "pedisim: campaign {}: {} runs: {} already complete, {} computed, {} failed{}; index {}",
                 spec.name,
