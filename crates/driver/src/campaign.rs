@@ -22,7 +22,7 @@ use crate::campaign_spec::{
 use crate::comm::Comm;
 use crate::config::RunConfig;
 use crate::plan::{plan, Plan};
-use crate::{execute_on, DriverError};
+use crate::{execute_on, pilot_cost, DriverError, RunCost};
 use pedisim_io::h5::{self, AttrValue, CampaignRunRow};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -71,6 +71,75 @@ pub fn validate_runs(spec: &CampaignSpec, runs: &[ExpandedRun]) -> Result<(), Dr
             ),
         })
     }
+}
+
+/// Estimated cost of every run, from one pilot ([`pilot_cost`]) per distinct configuration
+/// (runs that differ only in seed, histories, threads or output share a pilot), in run
+/// order. `log` hears about each pilot.
+pub fn estimate_costs(
+    spec: &CampaignSpec,
+    runs: &[ExpandedRun],
+    log: &mut dyn FnMut(&str),
+) -> Result<Vec<RunCost>, DriverError> {
+    let mut seen: std::collections::HashMap<String, RunCost> = Default::default();
+    let mut out = Vec::with_capacity(runs.len());
+    for r in runs {
+        let mut key = r.config.clone();
+        key.run.threads = 0;
+        key.run.seed = 0;
+        key.run.histories = 0;
+        key.output = Default::default();
+        let key = key.to_toml();
+        let histories = {
+            let b = r.config.run.batches.max(1);
+            r.config.run.histories.div_ceil(b) * b
+        };
+        let cost = match seen.get(&key) {
+            Some(c) => RunCost { histories, ..*c },
+            None => {
+                log(&format!("pilot of {} ({})", r.id, r.label));
+                let c = pilot_cost(&plan(r.config.clone(), &spec.base)?)?;
+                seen.insert(key, c);
+                RunCost { histories, ..c }
+            }
+        };
+        out.push(cost);
+    }
+    Ok(out)
+}
+
+/// A plain-text dry-run report: one line per run (id, histories, estimated core-seconds,
+/// label) and totals: histories, core-hours, and the longest run (the floor of the wall
+/// time however many cores run the campaign).
+pub fn dry_run_report(runs: &[ExpandedRun], costs: &[RunCost]) -> String {
+    let id_w = runs.iter().map(|r| r.id.len()).max().unwrap_or(9);
+    let mut out = format!(
+        "{:<id_w$}  {:>12}  {:>10}  label\n",
+        "run", "histories", "core-s"
+    );
+    for (r, c) in runs.iter().zip(costs) {
+        out.push_str(&format!(
+            "{:<id_w$}  {:>12}  {:>10.1}  {}\n",
+            r.id,
+            c.histories,
+            c.core_seconds(),
+            r.label
+        ));
+    }
+    let total: f64 = costs.iter().map(|c| c.core_seconds()).sum();
+    let longest = costs.iter().map(|c| c.core_seconds()).fold(0.0, f64::max);
+    let histories: u64 = costs.iter().map(|c| c.histories).sum();
+    out.push_str(&format!(
+        "{} run{}, {} histories, estimated {:.3} core-hours in total ({:.1} core-s), longest run {:.1} core-s (from one pilot of up to {} histories per distinct configuration on one core)\n",
+        runs.len(),
+        if runs.len() == 1 { "" } else { "s" },
+        histories,
+        total / 3600.0,
+        total,
+        longest,
+        crate::PILOT_HISTORIES
+    ));
+    out
 }
 
 /// The configuration with the thread count cleared: threads never change results.

@@ -329,3 +329,50 @@ fn create_parent(p: &std::path::Path) -> Result<(), DriverError> {
     }
     Ok(())
 }
+
+/// Measured cost of a run, from a short pilot in this process (see [`pilot_cost`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RunCost {
+    /// Set-up time: phantom, cross-section tables, source \[s\] (one core).
+    pub setup_seconds: f64,
+    /// Transport time per history on one core \[s\].
+    pub seconds_per_history: f64,
+    /// Histories the run will transport.
+    pub histories: u64,
+}
+
+impl RunCost {
+    /// Estimated cost of the whole run on one core \[core-s\]: set-up plus histories.
+    pub fn core_seconds(&self) -> f64 {
+        self.setup_seconds + self.seconds_per_history * self.histories as f64
+    }
+}
+
+/// Histories in a pilot (fewer if the run has fewer).
+pub const PILOT_HISTORIES: u64 = 20_000;
+
+/// Estimates the cost of a validated plan by building it and transporting a pilot of
+/// [`PILOT_HISTORIES`] histories (batch 0 of its own random streams) on one thread; the
+/// pilot's dose is discarded. Accuracy is that of a wall-clock measurement on a shared
+/// machine (tens of per cent): enough to order runs and size a Slurm job.
+pub fn pilot_cost(plan: &Plan) -> Result<RunCost, DriverError> {
+    let t0 = Instant::now();
+    let tables = PhotonTables::with_options(&plan.materials, plan.rayleigh)?;
+    let model = VoxelModel::new(&plan.phantom)?;
+    let sim = Simulation::new(&model, &tables, &plan.source, plan.settings.clone());
+    let tally = EnergyTally::new(plan.phantom.grid.len());
+    let setup_seconds = t0.elapsed().as_secs_f64();
+    let n = PILOT_HISTORIES.min(plan.histories()).max(1);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .map_err(|e| DriverError::Other(format!("cannot start a pilot thread: {e}")))?;
+    let t1 = Instant::now();
+    pool.install(|| sim.run_batch_part(plan.seed, 0, n, 0..n, &tally, &Control::default()))?;
+    let seconds_per_history = t1.elapsed().as_secs_f64() / n as f64;
+    Ok(RunCost {
+        setup_seconds,
+        seconds_per_history,
+        histories: plan.histories(),
+    })
+}

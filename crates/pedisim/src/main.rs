@@ -213,12 +213,20 @@ fn real_main() -> Result<()> {
             threads,
             quiet,
         } => {
-            use pedisim_driver::campaign_spec::{dry_run_table, CampaignSpec};
+            use pedisim_driver::campaign_spec::CampaignSpec;
             let spec = CampaignSpec::load(&campaign)?;
             let runs = spec.expand()?;
             if dry_run {
                 pedisim_driver::campaign::validate_runs(&spec, &runs)?;
-                print!("{}", dry_run_table(&runs));
+                let costs = pedisim_driver::campaign::estimate_costs(&spec, &runs, &mut |l| {
+                    if !quiet {
+                        eprintln!("pedisim: {l}")
+                    }
+                })?;
+                print!(
+                    "{}",
+                    pedisim_driver::campaign::dry_run_report(&runs, &costs)
+                );
                 return Ok(());
             }
             let comm = make_comm()?;
