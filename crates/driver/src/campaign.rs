@@ -17,7 +17,8 @@
 
 use crate::campaign_spec::Distribute;
 use crate::campaign_spec::{
-    campaign_fingerprint, fnv1a, run_fingerprint, CampaignSpec, ExpandedRun, FNV_OFFSET,
+    campaign_fingerprint, fnv1a, result_toml, run_fingerprint, CampaignSpec, ExpandedRun,
+    FNV_OFFSET,
 };
 use crate::comm::Comm;
 use crate::config::RunConfig;
@@ -119,7 +120,7 @@ pub fn dry_run_report(runs: &[ExpandedRun], costs: &[RunCost]) -> String {
     );
     for (r, c) in runs.iter().zip(costs) {
         out.push_str(&format!(
-            "{:<id_w$}  {:>12}  {:>10.1}  {}\n",
+            "{:<id_w$}  {:>12}  {:>10.3}  {}\n",
             r.id,
             c.histories,
             c.core_seconds(),
@@ -140,12 +141,6 @@ pub fn dry_run_report(runs: &[ExpandedRun], costs: &[RunCost]) -> String {
         crate::PILOT_HISTORIES
     ));
     out
-}
-
-/// The configuration with the thread count cleared: threads never change results.
-fn comparable(mut c: RunConfig) -> String {
-    c.run.threads = 0;
-    c.to_toml()
 }
 
 /// True if `run`'s dose file exists and is the complete result of exactly this run.
@@ -169,16 +164,14 @@ pub fn verify_run_file(run: &ExpandedRun, path: &Path) -> bool {
             * run.config.run.batches.max(1);
         // The dose map must be readable in full.
         h5::read_f64_dataset(path, "dose/dose_gy").ok()?;
-        Some(comparable(stored) == comparable(run.config.clone()) && histories == expected)
+        Some(result_toml(&stored) == result_toml(&run.config) && histories == expected)
     };
     ok().unwrap_or(false)
 }
 
 /// FNV-1a 64-bit digest of a file's bytes, as 16 hex digits.
 pub fn file_checksum(path: &Path) -> Result<String, DriverError> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| DriverError::Other(format!("cannot read {}: {e}", path.display())))?;
-    Ok(format!("{:016x}", fnv1a(FNV_OFFSET, &bytes)))
+    Ok(format!("{:016x}", checksum_u64(path)?))
 }
 
 fn relative_to(dir: &Path, p: &Path) -> String {
@@ -221,35 +214,348 @@ fn claim_directory(spec: &CampaignSpec, fingerprint: &str) -> Result<(), DriverE
                     ),
                 });
             }
-            std::fs::write(&id_path, line)
+            // Atomic: concurrent array tasks may claim the directory at the same time.
+            let tmp = dir.join(format!("{ID_FILE}.tmp{}", std::process::id()));
+            std::fs::write(&tmp, &line)
+                .and_then(|_| std::fs::rename(&tmp, &id_path))
                 .map_err(|e| DriverError::Other(format!("cannot write {}: {e}", id_path.display())))
         }
     }
 }
 
-/// Runs a campaign one run after another (each on `threads` threads, or its config's),
-/// skipping runs already complete; with several ranks in `comm` (and
-/// `distribute = "histories"`) every run's histories are split over all ranks
-/// ([`crate::execute_on`]) and rank 0 keeps the index. `log` receives one line per event
-/// (on rank 0). Collective: every rank calls it with the same campaign.
+/// What one attempt at a run gave.
+#[derive(Clone, Debug, PartialEq)]
+enum RunResult {
+    /// Written and complete: histories, transport wall time \[s\], file checksum.
+    Done {
+        histories: u64,
+        wall_seconds: f64,
+        checksum: u64,
+    },
+    /// Failed with this error; the campaign goes on.
+    Failed(String),
+    /// Stopped by a cancellation before it was written; it stays pending.
+    Cancelled,
+}
+
+impl RunResult {
+    /// `[status, histories, wall_seconds bits, checksum, error bytes, error bytes packed
+    /// eight to a word...]`, the form sent from a worker rank to rank 0.
+    fn to_words(&self) -> Vec<u64> {
+        match self {
+            RunResult::Done {
+                histories,
+                wall_seconds,
+                checksum,
+            } => vec![1, *histories, wall_seconds.to_bits(), *checksum, 0],
+            RunResult::Failed(e) => {
+                let b = e.as_bytes();
+                let mut w = vec![2, 0, 0, 0, b.len() as u64];
+                w.extend(b.chunks(8).map(|c| {
+                    let mut a = [0u8; 8];
+                    a[..c.len()].copy_from_slice(c);
+                    u64::from_le_bytes(a)
+                }));
+                w
+            }
+            RunResult::Cancelled => vec![3, 0, 0, 0, 0],
+        }
+    }
+
+    fn from_words(w: &[u64]) -> Option<RunResult> {
+        match *w.first()? {
+            1 => Some(RunResult::Done {
+                histories: *w.get(1)?,
+                wall_seconds: f64::from_bits(*w.get(2)?),
+                checksum: *w.get(3)?,
+            }),
+            2 => {
+                let n = *w.get(4)? as usize;
+                let bytes: Vec<u8> = w
+                    .get(5..)?
+                    .iter()
+                    .flat_map(|x| x.to_le_bytes())
+                    .take(n)
+                    .collect();
+                Some(RunResult::Failed(
+                    String::from_utf8_lossy(&bytes).into_owned(),
+                ))
+            }
+            3 => Some(RunResult::Cancelled),
+            _ => None,
+        }
+    }
+}
+
+/// FNV-1a 64-bit digest of a file's bytes.
+pub(crate) fn checksum_u64(path: &Path) -> Result<u64, DriverError> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| DriverError::Other(format!("cannot read {}: {e}", path.display())))?;
+    Ok(fnv1a(FNV_OFFSET, &bytes))
+}
+
+/// The failure note of a run: `runs/<id>.failed` beside its (absent) dose file.
+fn failure_note(spec: &CampaignSpec, id: &str) -> PathBuf {
+    spec.output_dir.join("runs").join(format!("{id}.failed"))
+}
+
+/// Runs `run` on the ranks of `comm` (all of them take part) and records its outcome:
+/// a failure note for a failed run (removed again when it succeeds).
+fn attempt(
+    spec: &CampaignSpec,
+    run: &ExpandedRun,
+    comm: &dyn Comm,
+    threads: Option<usize>,
+    progress: &mut dyn FnMut(u64, u64),
+    cancel: &AtomicBool,
+) -> RunResult {
+    let mut config = run.config.clone();
+    if let Some(t) = threads {
+        config.run.threads = t;
+    }
+    let note = failure_note(spec, &run.id);
+    let result = plan(config, &spec.base)
+        .and_then(|p: Plan| execute_on(&p, comm, progress, cancel))
+        .and_then(|outcome| {
+            if comm.rank() == 0 {
+                Ok((
+                    outcome.histories,
+                    outcome.wall_seconds,
+                    checksum_u64(&outcome.output)?,
+                ))
+            } else {
+                Ok((outcome.histories, outcome.wall_seconds, 0))
+            }
+        });
+    match result {
+        Ok((histories, wall_seconds, checksum)) => {
+            if comm.rank() == 0 {
+                let _ = std::fs::remove_file(&note);
+            }
+            RunResult::Done {
+                histories,
+                wall_seconds,
+                checksum,
+            }
+        }
+        Err(DriverError::Transport(pedisim_transport::TransportError::Cancelled)) => {
+            RunResult::Cancelled
+        }
+        Err(e) => {
+            let text = e.to_string();
+            if comm.rank() == 0 {
+                let tmp = note.with_extension(format!("failed.tmp{}", std::process::id()));
+                if std::fs::write(&tmp, &text).is_ok() {
+                    let _ = std::fs::rename(&tmp, &note);
+                }
+            }
+            RunResult::Failed(text)
+        }
+    }
+}
+
+/// Which runs an invocation of [`run_campaign`] works on and whether it keeps the index.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Share {
+    /// Every run; rank 0 keeps `campaign.h5`.
+    #[default]
+    All,
+    /// A job-array task: runs `k` with `k % tasks == task`, in this process alone; the
+    /// index is not written (concurrent tasks would race on it): build it afterwards
+    /// with [`merge_index`].
+    ArrayTask {
+        /// This task, `0..tasks` (Slurm's `SLURM_ARRAY_TASK_ID` minus the first id).
+        task: usize,
+        /// Number of tasks in the array.
+        tasks: usize,
+    },
+}
+
+/// An event of a running campaign, for a log or a progress bar (on rank 0).
+#[derive(Clone, Debug, PartialEq)]
+pub enum CampaignEvent {
+    /// A line for the log (a run finished or failed, a resume, an interruption).
+    Line(String),
+    /// Progress: runs finished (done or failed, skipped ones included) out of `total`,
+    /// the rate of transported histories of this invocation \[histories/s\] and the
+    /// estimated time to the end \[s\] (NaN until a run has finished).
+    Progress {
+        /// Runs no longer pending.
+        finished: usize,
+        /// Runs in the campaign (or the array task's share).
+        total: usize,
+        /// Histories per second over this invocation.
+        histories_per_second: f64,
+        /// Estimated seconds to the end.
+        eta_seconds: f64,
+    },
+}
+
+/// Book-keeping of rank 0: the index rows, the report and the progress figures.
+struct Ledger<'a> {
+    spec: &'a CampaignSpec,
+    fingerprint: String,
+    index: PathBuf,
+    write: bool,
+    rows: Vec<CampaignRunRow>,
+    report: CampaignReport,
+    total: usize,
+    histories: u64,
+    t0: Instant,
+    last_line: Instant,
+}
+
+/// Seconds between progress lines while runs are in progress (batch-job logs).
+const PROGRESS_LINE_SECONDS: f64 = 60.0;
+
+impl Ledger<'_> {
+    fn finished(&self) -> usize {
+        self.report.skipped + self.report.computed + self.report.failed
+    }
+
+    fn progress(&self) -> CampaignEvent {
+        let elapsed = self.t0.elapsed().as_secs_f64().max(1e-9);
+        let attempted = self.report.computed + self.report.failed;
+        let left = self.total - self.finished();
+        CampaignEvent::Progress {
+            finished: self.finished(),
+            total: self.total,
+            histories_per_second: self.histories as f64 / elapsed,
+            eta_seconds: if attempted > 0 {
+                left as f64 * elapsed / attempted as f64
+            } else {
+                f64::NAN
+            },
+        }
+    }
+
+    fn status_line(&self) -> String {
+        let CampaignEvent::Progress {
+            finished,
+            total,
+            histories_per_second,
+            eta_seconds,
+        } = self.progress()
+        else {
+            unreachable!()
+        };
+        format!(
+            "campaign {}: {finished}/{total} runs finished ({} failed), {:.3e} histories/s, ETA {}",
+            self.spec.name,
+            self.report.failed,
+            histories_per_second,
+            if eta_seconds.is_finite() {
+                format!("{eta_seconds:.0} s")
+            } else {
+                "unknown".into()
+            }
+        )
+    }
+
+    /// Records the result of run `k` (wall time `seconds` from its start).
+    fn record(
+        &mut self,
+        k: usize,
+        result: RunResult,
+        seconds: f64,
+        event: &mut dyn FnMut(&CampaignEvent),
+    ) -> Result<(), DriverError> {
+        let id = self.rows[k].id.clone();
+        match result {
+            RunResult::Done {
+                histories,
+                wall_seconds,
+                checksum,
+            } => {
+                let row = &mut self.rows[k];
+                row.status = "done".into();
+                row.histories = histories;
+                row.wall_seconds = wall_seconds;
+                row.checksum = format!("{checksum:016x}");
+                row.error.clear();
+                self.report.computed += 1;
+                self.histories += histories;
+                event(&CampaignEvent::Line(format!(
+                    "campaign {}: {id} done in {seconds:.1} s",
+                    self.spec.name
+                )));
+            }
+            RunResult::Failed(e) => {
+                self.rows[k].status = "failed".into();
+                self.rows[k].error = e.clone();
+                self.report.failed += 1;
+                event(&CampaignEvent::Line(format!(
+                    "campaign {}: {id} FAILED: {e}",
+                    self.spec.name
+                )));
+            }
+            RunResult::Cancelled => {
+                self.report.interrupted = true;
+                event(&CampaignEvent::Line(format!(
+                    "campaign {}: interrupted during {id}; it will be run again on resume",
+                    self.spec.name
+                )));
+                return Ok(());
+            }
+        }
+        if self.write {
+            write_index(self.spec, &self.fingerprint, &self.index, &self.rows)?;
+        }
+        event(&self.progress());
+        event(&CampaignEvent::Line(self.status_line()));
+        self.last_line = Instant::now();
+        Ok(())
+    }
+
+    /// A progress line, with `extra` about the runs in progress, if none was written for
+    /// a while (long runs in batch jobs).
+    fn heartbeat(&mut self, event: &mut dyn FnMut(&CampaignEvent), extra: &dyn Fn() -> String) {
+        if self.last_line.elapsed().as_secs_f64() >= PROGRESS_LINE_SECONDS {
+            event(&CampaignEvent::Line(format!(
+                "{}; {}",
+                self.status_line(),
+                extra()
+            )));
+            self.last_line = Instant::now();
+        }
+    }
+}
+
+/// Runs a campaign, skipping runs already complete, and returns how it ended.
+///
+/// * One process, or `distribute = "histories"`: runs one after another, each on
+///   `threads` threads (or its config's) and split over all ranks of `comm`
+///   ([`crate::execute_on`]).
+/// * `distribute = "runs"` with several ranks: whole runs are dealt out dynamically by
+///   rank 0 (longest first, by histories; a rank asks for the next run when it has
+///   finished one), so runs of different cost balance out. Rank 0 runs runs too, on a
+///   second thread; its main thread serves the other ranks.
+/// * [`Share::ArrayTask`]: this process's share of a job array, without the index.
+///
+/// Rank 0 keeps the index `campaign.h5` (rewritten atomically after every run) and
+/// receives the events. Every rank's output depends only on the run, never on which
+/// rank ran it. Collective: every rank calls it with the same campaign.
 pub fn run_campaign(
     spec: &CampaignSpec,
     runs: &[ExpandedRun],
+    share: Share,
     comm: &dyn Comm,
     threads: Option<usize>,
-    log: &mut dyn FnMut(&str),
+    event: &mut dyn FnMut(&CampaignEvent),
     cancel: &AtomicBool,
 ) -> Result<CampaignReport, DriverError> {
-    if comm.size() > 1 && spec.distribute == Distribute::Runs {
-        return Err(DriverError::Config {
-            file: spec.file.clone(),
-            message: format!(
-                "[campaign] distribute = \"runs\" over {} MPI ranks is not available yet; \
-                 expected distribute = \"histories\" (each run split over all ranks) or a \
-                 single process",
+    if let Share::ArrayTask { task, tasks } = share {
+        if tasks == 0 || task >= tasks {
+            return Err(DriverError::Other(format!(
+                "array task {task} of {tasks}: expected 0 <= task < tasks"
+            )));
+        }
+        if comm.size() > 1 {
+            return Err(DriverError::Other(format!(
+                "an array task runs as one process; it was started as {} MPI ranks",
                 comm.size()
-            ),
-        });
+            )));
+        }
     }
     validate_runs(spec, runs)?;
     let fingerprint = campaign_fingerprint(runs);
@@ -268,9 +574,114 @@ pub fn run_campaign(
             "rank 0 could not claim the campaign's output directory".into(),
         ));
     }
+    let mine: Vec<bool> = (0..runs.len())
+        .map(|k| match share {
+            Share::All => true,
+            Share::ArrayTask { task, tasks } => k % tasks == task,
+        })
+        .collect();
     let index = spec.output_dir.join(INDEX_FILE);
-    let mut rows: Vec<CampaignRunRow> = runs
-        .iter()
+    let mut ledger = Ledger {
+        spec,
+        fingerprint,
+        index: index.clone(),
+        write: root && share == Share::All,
+        rows: initial_rows(spec, runs),
+        report: CampaignReport {
+            index,
+            runs: mine.iter().filter(|&&m| m).count(),
+            skipped: 0,
+            computed: 0,
+            failed: 0,
+            interrupted: false,
+        },
+        total: mine.iter().filter(|&&m| m).count(),
+        histories: 0,
+        t0: Instant::now(),
+        last_line: Instant::now(),
+    };
+    let mut done = vec![0u64; runs.len()];
+    if root {
+        for (k, r) in runs.iter().enumerate() {
+            if mine[k] && mark_if_done(spec, r, &mut ledger.rows[k])? {
+                done[k] = 1;
+            }
+        }
+    }
+    comm.broadcast_from_root(&mut done);
+    ledger.report.skipped = done.iter().filter(|&&d| d != 0).count();
+    if ledger.report.skipped > 0 && root {
+        event(&CampaignEvent::Line(format!(
+            "campaign {}: {} of {} runs already complete and verified; not recomputed",
+            spec.name, ledger.report.skipped, ledger.total
+        )));
+    }
+    if ledger.write {
+        write_index(spec, &ledger.fingerprint, &ledger.index, &ledger.rows)?;
+    }
+    if root {
+        event(&ledger.progress());
+    }
+    let pending: Vec<usize> = (0..runs.len())
+        .filter(|&k| mine[k] && done[k] == 0)
+        .collect();
+    if comm.size() > 1 && spec.distribute == Distribute::Runs {
+        if root {
+            deal_runs(
+                spec,
+                runs,
+                pending,
+                comm,
+                threads,
+                &mut ledger,
+                event,
+                cancel,
+            )?;
+        } else {
+            serve_runs(spec, runs, comm, threads, cancel)?;
+        }
+    } else {
+        for k in pending {
+            if comm.any(cancel.load(Ordering::Relaxed)) {
+                ledger.report.interrupted = true;
+                break;
+            }
+            let started = Instant::now();
+            let id = &runs[k].id;
+            let result = attempt(
+                spec,
+                &runs[k],
+                comm,
+                threads,
+                &mut |done, total| {
+                    if root {
+                        ledger.heartbeat(event, &|| format!("{id}: {done} of {total} histories"));
+                    }
+                },
+                cancel,
+            );
+            let cancelled = result == RunResult::Cancelled;
+            if root {
+                ledger.record(k, result, started.elapsed().as_secs_f64(), event)?;
+            }
+            if cancelled {
+                ledger.report.interrupted = true;
+                break;
+            }
+        }
+    }
+    if ledger.write {
+        write_index(spec, &ledger.fingerprint, &ledger.index, &ledger.rows)?;
+    }
+    let mut interrupted = [ledger.report.interrupted as u64];
+    comm.broadcast_from_root(&mut interrupted);
+    ledger.report.interrupted = interrupted[0] != 0;
+    Ok(ledger.report)
+}
+
+/// One `pending` row per run.
+fn initial_rows(spec: &CampaignSpec, runs: &[ExpandedRun]) -> Vec<CampaignRunRow> {
+    runs.iter()
         .map(|r| CampaignRunRow {
             id: r.id.clone(),
             label: r.label.clone(),
@@ -282,107 +693,232 @@ pub fn run_campaign(
             error: String::new(),
             checksum: String::new(),
         })
-        .collect();
+        .collect()
+}
+
+/// Marks `row` done if the run's file is complete and verified; returns whether it is.
+fn mark_if_done(
+    spec: &CampaignSpec,
+    run: &ExpandedRun,
+    row: &mut CampaignRunRow,
+) -> Result<bool, DriverError> {
+    let path = spec.output_path(&run.id);
+    if !verify_run_file(run, &path) {
+        return Ok(false);
+    }
+    row.status = "done".into();
+    row.histories = h5::read_attr_u64(&path, "/", "histories").unwrap_or(0);
+    row.wall_seconds = h5::read_attr_f64(&path, "/", "wall_seconds").unwrap_or(f64::NAN);
+    row.checksum = file_checksum(&path)?;
+    Ok(true)
+}
+
+/// Rebuilds `campaign.h5` from the run files alone (after a job array, or to check a
+/// directory): verified run files are `done`, runs with a failure note are `failed` with
+/// its error, the others `pending`. Returns the report (nothing computed).
+pub fn merge_index(
+    spec: &CampaignSpec,
+    runs: &[ExpandedRun],
+) -> Result<CampaignReport, DriverError> {
+    let fingerprint = campaign_fingerprint(runs);
+    claim_directory(spec, &fingerprint)?;
+    let mut rows = initial_rows(spec, runs);
     let mut report = CampaignReport {
-        index: index.clone(),
+        index: spec.output_dir.join(INDEX_FILE),
         runs: runs.len(),
         skipped: 0,
         computed: 0,
         failed: 0,
         interrupted: false,
     };
-    let mut done = vec![0u64; runs.len()];
     for (k, r) in runs.iter().enumerate() {
-        let path = spec.output_path(&r.id);
-        if root && verify_run_file(r, &path) {
-            done[k] = 1;
-            rows[k].status = "done".into();
-            rows[k].histories = h5::read_attr_u64(&path, "/", "histories").unwrap_or(0);
-            rows[k].wall_seconds =
-                h5::read_attr_f64(&path, "/", "wall_seconds").unwrap_or(f64::NAN);
-            rows[k].checksum = file_checksum(&path)?;
+        if mark_if_done(spec, r, &mut rows[k])? {
             report.skipped += 1;
+        } else if let Ok(e) = std::fs::read_to_string(failure_note(spec, &r.id)) {
+            rows[k].status = "failed".into();
+            rows[k].error = e;
+            report.failed += 1;
         }
     }
-    comm.broadcast_from_root(&mut done);
-    if !root {
-        report.skipped = done.iter().filter(|&&d| d != 0).count();
-    }
-    if report.skipped > 0 {
-        log(&format!(
-            "campaign {}: {} of {} runs already complete and verified; not recomputed",
-            spec.name,
-            report.skipped,
-            runs.len()
-        ));
-    }
-    if root {
-        write_index(spec, &fingerprint, &index, &rows)?;
-    }
-    let t0 = Instant::now();
-    for (k, r) in runs.iter().enumerate() {
-        if done[k] != 0 {
-            continue;
-        }
-        if comm.any(cancel.load(Ordering::Relaxed)) {
-            report.interrupted = true;
-            break;
-        }
-        let mut config = r.config.clone();
-        if let Some(t) = threads {
-            config.run.threads = t;
-        }
-        let started = Instant::now();
-        let result = plan(config, &spec.base)
-            .and_then(|p: Plan| execute_on(&p, comm, &mut |_, _| {}, cancel));
-        match result {
-            Ok(outcome) => {
-                rows[k].status = "done".into();
-                rows[k].histories = outcome.histories;
-                rows[k].wall_seconds = outcome.wall_seconds;
-                if root {
-                    rows[k].checksum = file_checksum(&outcome.output)?;
-                }
-                report.computed += 1;
+    write_index(spec, &fingerprint, &report.index, &rows)?;
+    Ok(report)
+}
+
+/// Pause of rank 0's serving loop when nothing happened.
+const POLL: std::time::Duration = std::time::Duration::from_millis(2);
+
+/// Rank 0 of `distribute = "runs"`: deals out the pending runs (longest first, by
+/// histories) to the ranks that ask, runs runs itself on a second thread, and records
+/// every result. On cancellation it deals no more runs, tells busy ranks to stop theirs
+/// ([`crate::comm::tag::CANCEL`]), and waits for every rank.
+#[allow(clippy::too_many_arguments)]
+fn deal_runs(
+    spec: &CampaignSpec,
+    runs: &[ExpandedRun],
+    mut pending: Vec<usize>,
+    comm: &dyn Comm,
+    threads: Option<usize>,
+    ledger: &mut Ledger,
+    event: &mut dyn FnMut(&CampaignEvent),
+    cancel: &AtomicBool,
+) -> Result<(), DriverError> {
+    use crate::comm::{tag, SingleProcess};
+    // Longest first (stable: equal runs keep the campaign order).
+    pending.sort_by_key(|&k| std::cmp::Reverse(runs[k].config.run.histories));
+    let mut queue: std::collections::VecDeque<usize> = pending.into();
+    let size = comm.size();
+    let mut busy: Vec<Option<(usize, Instant)>> = vec![None; size];
+    let mut stopped = vec![false; size];
+    stopped[0] = true;
+    let mut cancelling = false;
+    let local_cancel = AtomicBool::new(false);
+    std::thread::scope(|scope| -> Result<(), DriverError> {
+        let mut local: Option<(usize, Instant, std::thread::ScopedJoinHandle<RunResult>)> = None;
+        loop {
+            let mut idle = true;
+            if !cancelling && cancel.load(Ordering::Relaxed) {
+                cancelling = true;
             }
-            Err(DriverError::Transport(pedisim_transport::TransportError::Cancelled)) => {
-                report.interrupted = true;
-                log(&format!(
-                    "campaign {}: interrupted during {}; it will be run again on resume",
-                    spec.name, r.id
-                ));
+            if cancelling && !local_cancel.swap(true, Ordering::Relaxed) {
+                for (r, b) in busy.iter().enumerate() {
+                    if b.is_some() {
+                        comm.send(r, tag::CANCEL, &[]);
+                    }
+                }
+            }
+            while let Some((src, t, words)) = comm.try_receive() {
+                idle = false;
+                if t != tag::REQUEST {
+                    return Err(DriverError::Other(format!(
+                        "rank 0 received message tag {t} from rank {src}; expected a request"
+                    )));
+                }
+                if let Some((k, started)) = busy[src].take() {
+                    let result = RunResult::from_words(&words).ok_or_else(|| {
+                        DriverError::Other(format!("rank {src} sent a malformed report"))
+                    })?;
+                    if result == RunResult::Cancelled {
+                        cancelling = true;
+                    }
+                    ledger.record(k, result, started.elapsed().as_secs_f64(), event)?;
+                }
+                match queue.pop_front().filter(|_| !cancelling) {
+                    Some(k) => {
+                        comm.send(src, tag::ASSIGN, &[k as u64]);
+                        busy[src] = Some((k, Instant::now()));
+                    }
+                    None => {
+                        comm.send(src, tag::STOP, &[]);
+                        stopped[src] = true;
+                    }
+                }
+            }
+            if local.as_ref().is_some_and(|(_, _, h)| h.is_finished()) {
+                let (k, started, h) = local.take().expect("checked");
+                let result = h
+                    .join()
+                    .map_err(|_| DriverError::Other("a run thread panicked".into()))?;
+                if result == RunResult::Cancelled {
+                    cancelling = true;
+                }
+                ledger.record(k, result, started.elapsed().as_secs_f64(), event)?;
+                idle = false;
+            }
+            if local.is_none() && !cancelling {
+                if let Some(k) = queue.pop_front() {
+                    let (run, local_cancel) = (&runs[k], &local_cancel);
+                    let h = scope.spawn(move || {
+                        attempt(
+                            spec,
+                            run,
+                            &SingleProcess,
+                            threads,
+                            &mut |_, _| {},
+                            local_cancel,
+                        )
+                    });
+                    local = Some((k, Instant::now(), h));
+                    idle = false;
+                }
+            }
+            if local.is_none() && stopped.iter().all(|&s| s) {
                 break;
             }
-            Err(e) => {
-                rows[k].status = "failed".into();
-                rows[k].error = e.to_string();
-                report.failed += 1;
-                log(&format!("campaign {}: {} FAILED: {e}", spec.name, r.id));
+            let running = busy.iter().filter(|b| b.is_some()).count() + local.is_some() as usize;
+            ledger.heartbeat(event, &|| format!("{running} runs in progress"));
+            if idle {
+                std::thread::sleep(POLL);
             }
         }
-        if !root {
-            continue;
-        }
-        write_index(spec, &fingerprint, &index, &rows)?;
-        let done = rows.iter().filter(|r| r.status != "pending").count();
-        let elapsed = t0.elapsed().as_secs_f64();
-        let rate = report.computed.max(1) as f64 / elapsed.max(1e-9);
-        let left = runs.len() - done;
-        log(&format!(
-            "campaign {}: {} {} in {:.1} s; {done}/{} runs done, {} failed, ETA {:.0} s",
-            spec.name,
-            r.id,
-            rows[k].status,
-            started.elapsed().as_secs_f64(),
-            runs.len(),
-            report.failed,
-            left as f64 / rate
-        ));
+        Ok(())
+    })?;
+    if cancelling && ledger.finished() < ledger.total {
+        ledger.report.interrupted = true;
     }
-    if root {
-        write_index(spec, &fingerprint, &index, &rows)?;
+    Ok(())
+}
+
+/// A rank other than 0 under `distribute = "runs"`: asks rank 0 for a run, runs it alone
+/// (on a second thread, while this thread listens for a cancellation), reports and asks
+/// again, until rank 0 says stop.
+fn serve_runs(
+    spec: &CampaignSpec,
+    runs: &[ExpandedRun],
+    comm: &dyn Comm,
+    threads: Option<usize>,
+    cancel: &AtomicBool,
+) -> Result<(), DriverError> {
+    use crate::comm::{tag, SingleProcess};
+    let mut report: Vec<u64> = Vec::new();
+    loop {
+        comm.send(0, tag::REQUEST, &report);
+        let k = loop {
+            let (t, words) = comm.receive_from(0);
+            match t {
+                tag::ASSIGN => break words.first().copied().map(|k| k as usize),
+                tag::STOP => break None,
+                // A cancellation that crossed this rank's request: nothing runs now.
+                tag::CANCEL => continue,
+                _ => {
+                    return Err(DriverError::Other(format!(
+                        "rank {} received message tag {t} from rank 0",
+                        comm.rank()
+                    )))
+                }
+            }
+        };
+        let Some(k) = k.filter(|&k| k < runs.len()) else {
+            return Ok(());
+        };
+        let run_cancel = AtomicBool::new(false);
+        let result = std::thread::scope(|scope| {
+            let (run, run_cancel) = (&runs[k], &run_cancel);
+            let h = scope.spawn(move || {
+                attempt(
+                    spec,
+                    run,
+                    &SingleProcess,
+                    threads,
+                    &mut |_, _| {},
+                    run_cancel,
+                )
+            });
+            while !h.is_finished() {
+                if cancel.load(Ordering::Relaxed) {
+                    run_cancel.store(true, Ordering::Relaxed);
+                }
+                if let Some((_, t, _)) = comm.try_receive() {
+                    if t == tag::CANCEL {
+                        run_cancel.store(true, Ordering::Relaxed);
+                    }
+                }
+                std::thread::sleep(POLL);
+            }
+            h.join()
+        })
+        .map_err(|_| DriverError::Other("a run thread panicked".into()))?;
+        report = result.to_words();
     }
-    Ok(report)
 }
 
 fn write_index(
@@ -424,4 +960,34 @@ fn write_index(
         ),
     ];
     Ok(h5::write_campaign_index(index, &attrs, rows)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RunResult;
+
+    #[test]
+    fn run_results_cross_the_wire_unchanged() {
+        for r in [
+            RunResult::Done {
+                histories: 123_456_789,
+                wall_seconds: 0.1 + 0.2,
+                checksum: u64::MAX - 7,
+            },
+            RunResult::Failed(String::new()),
+            RunResult::Failed(
+                "phantom.nii.gz: voxel (3, 4, 5): label 9 is not in the table; é".into(),
+            ),
+            RunResult::Failed("12345678".into()),
+            RunResult::Cancelled,
+        ] {
+            assert_eq!(RunResult::from_words(&r.to_words()), Some(r));
+        }
+        assert_eq!(RunResult::from_words(&[]), None);
+        assert_eq!(RunResult::from_words(&[9, 0, 0, 0, 0]), None);
+        assert_eq!(
+            RunResult::from_words(&[2, 0, 0, 0, 100]),
+            Some(RunResult::Failed(String::new()))
+        );
+    }
 }

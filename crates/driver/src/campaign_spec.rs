@@ -660,27 +660,39 @@ pub(crate) fn fnv1a(mut h: u64, bytes: &[u8]) -> u64 {
     h
 }
 
+/// The part of a run's configuration that determines its results, as TOML text: the
+/// resolved configuration with the thread count cleared (threads never change results)
+/// and the `[output]` section left at its defaults (where the files go, and the path by
+/// which the campaign was reached from the working directory, do not change them).
+pub fn result_toml(config: &RunConfig) -> String {
+    let mut c = config.clone();
+    c.run.threads = 0;
+    c.output = Default::default();
+    c.to_toml()
+}
+
 /// Fingerprint of a whole campaign: 64-bit FNV-1a, as 16 lowercase hex digits, over each
-/// run in order: its id, a 0 byte, its `config.to_toml()` text, a 0 byte. Two campaigns
-/// with the same runs (ids and complete configs) have the same fingerprint, on any
-/// machine; used to refuse to mix two different campaigns in one output directory.
+/// run in order: its id, a 0 byte, its [`result_toml`] text, a 0 byte. Two campaigns
+/// with the same runs (ids and configurations) have the same fingerprint, on any
+/// machine and from any working directory; used to refuse to mix two different
+/// campaigns in one output directory.
 pub fn campaign_fingerprint(runs: &[ExpandedRun]) -> String {
     let mut h = FNV_OFFSET;
     for r in runs {
         h = fnv1a(h, r.id.as_bytes());
         h = fnv1a(h, &[0]);
-        h = fnv1a(h, r.config.to_toml().as_bytes());
+        h = fnv1a(h, result_toml(&r.config).as_bytes());
         h = fnv1a(h, &[0]);
     }
     format!("{h:016x}")
 }
 
 /// Fingerprint of one run: 64-bit FNV-1a, as 16 lowercase hex digits, over its
-/// `config.to_toml()` text (which includes its output paths).
+/// [`result_toml`] text.
 pub fn run_fingerprint(run: &ExpandedRun) -> String {
     format!(
         "{:016x}",
-        fnv1a(FNV_OFFSET, run.config.to_toml().as_bytes())
+        fnv1a(FNV_OFFSET, result_toml(&run.config).as_bytes())
     )
 }
 
@@ -957,6 +969,14 @@ path = "x.h5"
         let p = s.campaign(&format!("{HEAD}\n[axes]\n\"run.seed\" = [1, 3]\n"));
         let c = CampaignSpec::load(&p).unwrap().expand().unwrap();
         assert_ne!(fa, campaign_fingerprint(&c));
+        // Where the results go does not change what they are.
+        let p = s.campaign(&format!(
+            "{}\n[axes]\n\"run.seed\" = [1, 2]\n",
+            HEAD.replace("\"out\"", "\"elsewhere/../out2\"")
+        ));
+        let d = CampaignSpec::load(&p).unwrap().expand().unwrap();
+        assert_ne!(d[0].config.output.path, a[0].config.output.path);
+        assert_eq!(fa, campaign_fingerprint(&d));
         // FNV-1a reference value: the empty input is the offset basis.
         assert_eq!(campaign_fingerprint(&[]), "cbf29ce484222325");
         assert_eq!(

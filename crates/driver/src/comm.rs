@@ -13,12 +13,14 @@
 /// Message tags of the campaign protocol (point-to-point messages between rank 0 and the
 /// others).
 pub mod tag {
-    /// A worker asks for work; the words carry the report of its previous run, if any.
+    /// A worker asks for work; the words carry the result of its previous run, if any.
     pub const REQUEST: i32 = 1;
     /// Rank 0 assigns a run: the words are `[run index]`.
     pub const ASSIGN: i32 = 2;
     /// Rank 0 tells a worker to stop: no more work.
     pub const STOP: i32 = 3;
+    /// Rank 0 tells a busy worker to stop its run (the campaign is being interrupted).
+    pub const CANCEL: i32 = 4;
 }
 
 /// The operations the driver needs from a group of cooperating processes.

@@ -303,12 +303,13 @@ pub fn execute_on(
         root_attrs: &root_attrs,
         summary_attrs: &summary_attrs,
     };
-    create_parent(&plan.output)?;
-    h5::write_dose(&plan.output, &out)?;
+    // The HDF5 file comes last: its presence marks a complete run (campaign resume).
     if let Some(p) = &plan.dose_nifti {
         create_parent(p)?;
         nifti_io::write_f32(p, &ph.grid, &dose, "pedisim dose_gy per history")?;
     }
+    create_parent(&plan.output)?;
+    h5::write_dose(&plan.output, &out)?;
     Ok(RunOutcome {
         output: plan.output.clone(),
         histories: c.histories,

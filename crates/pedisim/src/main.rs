@@ -62,12 +62,25 @@ enum Command {
     Campaign {
         /// The campaign file (TOML).
         campaign: PathBuf,
-        /// Print the expanded run list with histories, and exit.
+        /// Print the expanded run list with each run's estimated cost (from a short pilot
+        /// per distinct configuration), and exit.
         #[arg(long)]
         dry_run: bool,
-        /// Worker threads per run; 0 = all cores (overrides each run's run.threads).
+        /// Worker threads per run (per MPI rank); 0 = all cores (overrides each run's
+        /// run.threads).
         #[arg(long)]
         threads: Option<usize>,
+        /// Job-array mode: run only the runs k with k mod TASKS = TASK (0-based), as one
+        /// process, without writing campaign.h5; build it afterwards with --merge.
+        #[arg(long, value_name = "TASK", requires = "array_tasks")]
+        array_task: Option<usize>,
+        /// Number of tasks of the job array (with --array-task).
+        #[arg(long, value_name = "TASKS", requires = "array_task")]
+        array_tasks: Option<usize>,
+        /// Rebuild OUTPUT_DIR/campaign.h5 from the run files (after a job array) and exit;
+        /// nothing is computed.
+        #[arg(long, conflicts_with_all = ["dry_run", "array_task"])]
+        merge: bool,
         /// No progress output.
         #[arg(short, long)]
         quiet: bool,
@@ -211,6 +224,9 @@ fn real_main() -> Result<()> {
             campaign,
             dry_run,
             threads,
+            array_task,
+            array_tasks,
+            merge,
             quiet,
         } => {
             use pedisim_driver::campaign_spec::CampaignSpec;
@@ -229,46 +245,112 @@ fn real_main() -> Result<()> {
                 );
                 return Ok(());
             }
+            if merge {
+                let r = pedisim_driver::campaign::merge_index(&spec, &runs)?;
+                eprintln!(
+                    "pedisim: campaign {}: {} runs: {} done, {} failed, {} pending; index {}",
+                    spec.name,
+                    r.runs,
+                    r.skipped,
+                    r.failed,
+                    r.runs - r.skipped - r.failed,
+                    r.index.display()
+                );
+                return Ok(());
+            }
+            let share = match (array_task, array_tasks) {
+                (Some(task), Some(tasks)) => {
+                    pedisim_driver::campaign::Share::ArrayTask { task, tasks }
+                }
+                _ => pedisim_driver::campaign::Share::All,
+            };
             let comm = make_comm()?;
             let comm = comm.as_ref();
             let quiet = quiet || comm.rank() != 0;
             let cancel = Arc::new(AtomicBool::new(false));
             {
                 let cancel = cancel.clone();
+                let rank = comm.rank();
                 ctrlc::set_handler(move || {
                     if cancel.swap(true, Ordering::SeqCst) {
                         std::process::exit(130);
                     }
-                    eprintln!("\npedisim: interrupted: stopping the current run (finished runs are kept); run the same command again to resume");
+                    if rank == 0 {
+                        eprintln!("\npedisim: interrupted: stopping the current run (finished runs are kept); run the same command again to resume");
+                    }
                 })?;
             }
+            use pedisim_driver::campaign::CampaignEvent;
+            let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
+                let bar = ProgressBar::new(runs.len() as u64);
+                bar.set_style(
+                    ProgressStyle::with_template("{bar:40} {pos}/{len} runs  {msg}")
+                        .expect("valid template"),
+                );
+                bar
+            });
             let report = pedisim_driver::campaign::run_campaign(
                 &spec,
                 &runs,
+                share,
                 comm,
                 threads,
-                &mut |line| {
-                    if !quiet {
-                        eprintln!("pedisim: {line}");
+                &mut |e| match (e, &bar) {
+                    _ if quiet => {}
+                    (CampaignEvent::Line(l), Some(bar)) => bar.println(format!("pedisim: {l}")),
+                    (CampaignEvent::Line(l), None) => eprintln!("pedisim: {l}"),
+                    (
+                        CampaignEvent::Progress {
+                            finished,
+                            total,
+                            histories_per_second,
+                            eta_seconds,
+                        },
+                        Some(bar),
+                    ) => {
+                        bar.set_length(*total as u64);
+                        bar.set_position(*finished as u64);
+                        bar.set_message(format!(
+                            "{histories_per_second:.3e} histories/s  ETA {}",
+                            if eta_seconds.is_finite() {
+                                format!("{eta_seconds:.0} s")
+                            } else {
+                                "-".into()
+                            }
+                        ));
                     }
+                    (CampaignEvent::Progress { .. }, None) => {}
                 },
                 &cancel,
             )?;
+            if let Some(bar) = &bar {
+                bar.finish_and_clear();
+            }
             if comm.rank() != 0 {
                 if report.interrupted {
                     std::process::exit(75);
                 }
                 return Ok(());
             }
+            let whose = match share {
+                pedisim_driver::campaign::Share::All => String::new(),
+                pedisim_driver::campaign::Share::ArrayTask { task, tasks } => {
+                    format!(" (array task {task} of {tasks})")
+                }
+            };
             eprintln!(
-                "pedisim: campaign {}: {} runs: {} already complete, {} computed, {} failed{}; index {}",
+                "pedisim: campaign {}{whose}: {} runs: {} already complete, {} computed, {} failed{}; {}",
                 spec.name,
                 report.runs,
                 report.skipped,
                 report.computed,
                 report.failed,
                 if report.interrupted { ", interrupted" } else { "" },
-                report.index.display()
+                if share == pedisim_driver::campaign::Share::All {
+                    format!("index {}", report.index.display())
+                } else {
+                    "index not written: build it with --merge once every task has ended".into()
+                }
             );
             if report.interrupted {
                 std::process::exit(75);

@@ -33,6 +33,24 @@ fn status(index: &Path) -> Vec<String> {
     h5::read_string_dataset(index, "runs/status").unwrap()
 }
 
+/// Asserts that run `k`'s datasets are bit-identical in two output directories.
+fn same_run(a: &Path, b: &Path, k: usize) {
+    for ds in ["dose/energy_deposit_mev", "dose/relative_uncertainty"] {
+        let read = |d: &Path| {
+            h5::read_f64_dataset(&d.join(format!("runs/run-0000{k}.h5")), ds)
+                .unwrap()
+                .0
+        };
+        let (x, y) = (read(a), read(b));
+        assert!(
+            x.len() == y.len() && x.iter().zip(&y).all(|(p, q)| p.to_bits() == q.to_bits()),
+            "run {k} {ds} differs between {} and {}",
+            a.display(),
+            b.display()
+        );
+    }
+}
+
 #[test]
 fn dry_run_lists_the_expanded_runs_and_writes_nothing() {
     let d = tempfile::tempdir().unwrap();
@@ -44,10 +62,16 @@ fn dry_run_lists_the_expanded_runs_and_writes_nothing() {
     );
     o.assert_success();
     let lines: Vec<&str> = o.stdout.lines().collect();
-    assert_eq!(lines.len(), 4, "{}", o.stdout);
-    assert!(lines[0].starts_with("run-00000") && lines[0].contains("phantom.radius_mm=10"));
-    assert!(lines[2].starts_with("run-00002") && lines[2].contains("phantom.radius_mm=18"));
-    assert!(lines[3].contains("3 runs, 3000 histories"));
+    assert_eq!(lines.len(), 5, "{}", o.stdout);
+    assert!(lines[0].contains("core-s"), "{}", o.stdout);
+    assert!(lines[1].starts_with("run-00000") && lines[1].contains("phantom.radius_mm=10"));
+    assert!(lines[3].starts_with("run-00002") && lines[3].contains("phantom.radius_mm=18"));
+    assert!(lines[4].contains("3 runs, 3000 histories"));
+    // Each line carries a positive cost estimate from the pilot.
+    for l in &lines[1..4] {
+        let cost: f64 = l.split_whitespace().nth(2).unwrap().parse().unwrap();
+        assert!(cost > 0.0, "{l}");
+    }
     assert!(!d.path().join("out").exists());
 }
 
@@ -149,19 +173,137 @@ fn interrupted_campaign_resumes_to_the_same_results() {
     let c2 = campaign(d.path(), "straight", "out2");
     pedisim(d.path(), ["campaign".as_ref(), c2.as_os_str()]).assert_success();
     for k in 0..3 {
-        for ds in ["dose/energy_deposit_mev", "dose/relative_uncertainty"] {
-            let a = h5::read_f64_dataset(&d.path().join(format!("out/runs/run-0000{k}.h5")), ds)
-                .unwrap()
-                .0;
-            let b = h5::read_f64_dataset(&d.path().join(format!("out2/runs/run-0000{k}.h5")), ds)
-                .unwrap()
-                .0;
-            assert!(
-                a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()),
-                "run {k} {ds} differs after resume"
-            );
-        }
+        same_run(&d.path().join("out"), &d.path().join("out2"), k);
     }
+}
+
+#[test]
+fn array_tasks_then_merge_give_the_campaign_of_one_process() {
+    let d = tempfile::tempdir().unwrap();
+    base(d.path(), 20_000);
+    let c = campaign(d.path(), "array", "out");
+    for task in ["0", "1"] {
+        let o = pedisim(
+            d.path(),
+            [
+                "campaign".as_ref(),
+                c.as_os_str(),
+                "--array-task".as_ref(),
+                task.as_ref(),
+                "--array-tasks".as_ref(),
+                "2".as_ref(),
+            ],
+        );
+        o.assert_success();
+        assert!(
+            o.stderr.contains(&format!("array task {task} of 2")),
+            "{}",
+            o.stderr
+        );
+    }
+    let index = d.path().join("out/campaign.h5");
+    assert!(!index.exists(), "array tasks must not write the index");
+    let o = pedisim(
+        d.path(),
+        ["campaign".as_ref(), c.as_os_str(), "--merge".as_ref()],
+    );
+    o.assert_success();
+    assert!(
+        o.stderr.contains("3 done, 0 failed, 0 pending"),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(status(&index), ["done", "done", "done"]);
+    let straight = campaign(d.path(), "array", "out2");
+    pedisim(d.path(), ["campaign".as_ref(), straight.as_os_str()]).assert_success();
+    for k in 0..3 {
+        same_run(&d.path().join("out"), &d.path().join("out2"), k);
+    }
+    // A task out of range is refused.
+    let o = pedisim(
+        d.path(),
+        [
+            "campaign".as_ref(),
+            c.as_os_str(),
+            "--array-task".as_ref(),
+            "2".as_ref(),
+            "--array-tasks".as_ref(),
+            "2".as_ref(),
+        ],
+    );
+    assert_ne!(o.code, Some(0));
+    assert!(
+        o.stderr.contains("expected 0 <= task < tasks"),
+        "{}",
+        o.stderr
+    );
+}
+
+#[test]
+fn a_failed_run_is_recorded_and_the_campaign_goes_on() {
+    let d = tempfile::tempdir().unwrap();
+    // Runs of about a second, so that run 1 can be sabotaged while run 0 is written.
+    base(d.path(), 1_000_000);
+    let c = campaign(d.path(), "failing", "out");
+    let child = Command::new(env!("CARGO_BIN_EXE_pedisim"))
+        .args([
+            "campaign".as_ref(),
+            c.as_os_str(),
+            "--threads".as_ref(),
+            "1".as_ref(),
+        ])
+        .current_dir(d.path())
+        .env("HDF5_USE_FILE_LOCKING", "FALSE")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let first = d.path().join("out/runs/run-00000.h5");
+    let t0 = Instant::now();
+    while !first.exists() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(300),
+            "first run never finished"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // After validation, make run 1's file impossible to write (as a full disk or a lost
+    // mount would): a directory stands in its place.
+    let blocker = d.path().join("out/runs/run-00001.h5");
+    std::fs::create_dir_all(blocker.join("occupied")).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("run-00001 FAILED"), "{stderr}");
+    assert!(stderr.contains("1 failed"), "{stderr}");
+    let index = d.path().join("out/campaign.h5");
+    assert_eq!(status(&index), ["done", "failed", "done"]);
+    let errors = h5::read_string_dataset(&index, "runs/error").unwrap();
+    assert!(errors[1].contains("run-00001"), "{errors:?}");
+    assert!(errors[0].is_empty() && errors[2].is_empty());
+    let note = d.path().join("out/runs/run-00001.failed");
+    assert!(note.is_file());
+    // The merge keeps the failure; once the cause is gone, a resume computes only run 1.
+    pedisim(
+        d.path(),
+        ["campaign".as_ref(), c.as_os_str(), "--merge".as_ref()],
+    )
+    .assert_success();
+    assert_eq!(status(&index), ["done", "failed", "done"]);
+    std::fs::remove_dir_all(&blocker).unwrap();
+    let o = pedisim(d.path(), ["campaign".as_ref(), c.as_os_str()]);
+    o.assert_success();
+    assert!(
+        o.stderr
+            .contains("2 already complete, 1 computed, 0 failed"),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(status(&index), ["done", "done", "done"]);
+    assert!(
+        !note.exists(),
+        "the failure note of a run that succeeded was kept"
+    );
 }
 
 #[test]
