@@ -6,7 +6,7 @@ usage: compare_dose_h5.py REFERENCE.h5 OTHER.h5 [OTHER.h5 ...]
 Every dataset (dose, phantom, organs) must have the same shape, type and bytes (NaN where
 the reference has NaN), and every /summary attribute that is a physics counter must be
 equal. Attributes that describe how the run was executed (wall time, rates, threads,
-MPI ranks and library) are allowed to differ. Exit status 0 if identical, 1 otherwise.
+MPI ranks and library, batches restored from a checkpoint) are allowed to differ. Exit status 0 if identical, 1 otherwise.
 """
 import sys
 
@@ -14,7 +14,7 @@ import h5py
 import numpy as np
 
 EXECUTION_ATTRS = {"wall_seconds", "histories_per_second", "threads", "mpi_ranks",
-                   "mpi_library", "config_toml", "config_file", "hdf5_library_version"}
+                   "mpi_library", "resumed_batches", "communication_seconds", "config_toml", "config_file", "hdf5_library_version"}
 
 
 def datasets(f):

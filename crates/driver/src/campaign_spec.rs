@@ -661,12 +661,13 @@ pub(crate) fn fnv1a(mut h: u64, bytes: &[u8]) -> u64 {
 }
 
 /// The part of a run's configuration that determines its results, as TOML text: the
-/// resolved configuration with the thread count cleared (threads never change results)
-/// and the `[output]` section left at its defaults (where the files go, and the path by
+/// resolved configuration with the thread count and checkpoint interval cleared (they
+/// never change results) and the `[output]` section left at its defaults (where the files go, and the path by
 /// which the campaign was reached from the working directory, do not change them).
 pub fn result_toml(config: &RunConfig) -> String {
     let mut c = config.clone();
     c.run.threads = 0;
+    c.run.checkpoint_minutes = 0.0;
     c.output = Default::default();
     c.to_toml()
 }

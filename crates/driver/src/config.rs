@@ -78,6 +78,11 @@ pub struct RunSection {
     /// Worker threads; 0 (default) = one per available core.
     #[serde(default)]
     pub threads: usize,
+    /// Minutes between checkpoints of a run in progress (after a whole batch); default
+    /// 30; 0 = only when interrupted. A run always checkpoints when it is interrupted
+    /// (SIGTERM, Ctrl-C) and continues from its checkpoint when started again.
+    #[serde(default = "default_checkpoint_minutes")]
+    pub checkpoint_minutes: f64,
 }
 
 impl Default for RunSection {
@@ -87,6 +92,7 @@ impl Default for RunSection {
             batches: default_batches(),
             seed: default_seed(),
             threads: 0,
+            checkpoint_minutes: default_checkpoint_minutes(),
         }
     }
 }
@@ -99,6 +105,9 @@ fn default_batches() -> u64 {
 }
 fn default_seed() -> u64 {
     1
+}
+fn default_checkpoint_minutes() -> f64 {
+    30.0
 }
 
 /// `[phantom]`: which keys apply depends on `kind`.

@@ -16,9 +16,11 @@
 
 pub mod campaign;
 pub mod campaign_spec;
+pub mod checkpoint;
 pub mod comm;
 pub mod config;
 pub mod plan;
+pub mod slurm;
 
 use pedisim_core::constants::JOULE_PER_MEV;
 use pedisim_io::h5::{self, AttrValue, DoseOutput, OrganRow};
@@ -57,6 +59,16 @@ pub enum DriverError {
     Other(String),
 }
 
+impl DriverError {
+    /// True if the run was cancelled (Ctrl-C, SIGTERM) rather than failed.
+    pub fn is_cancelled(&self) -> bool {
+        matches!(
+            self,
+            DriverError::Transport(pedisim_transport::TransportError::Cancelled)
+        )
+    }
+}
+
 /// What a finished run reports.
 #[derive(Clone, Debug)]
 pub struct RunOutcome {
@@ -72,6 +84,12 @@ pub struct RunOutcome {
     pub counters: Counters,
     /// Per-label results.
     pub organs: Vec<OrganRow>,
+    /// Batches restored from a checkpoint of an earlier, interrupted attempt (0 if the
+    /// run started from the beginning).
+    pub resumed_batches: u64,
+    /// Wall time of rank 0 in the reduction of the tallies over the ranks \[s\] (part of
+    /// `wall_seconds`; 0 for one process).
+    pub communication_seconds: f64,
 }
 
 /// Runs a validated plan in this process alone: [`execute_on`] with [`comm::SingleProcess`].
@@ -135,8 +153,29 @@ pub fn execute_on(
     let hi = ((rank + 1) * n_chunks / ranks * chunk).min(plan.histories_per_batch);
     let mut tally = EnergyTally::new(ph.grid.len());
     let mut run_counters = CounterSum::default();
+    // Continue from a checkpoint of an interrupted attempt (rank 0 holds the statistics).
+    let mut start = [if rank == 0 {
+        checkpoint::restore(plan, &mut stats, &mut run_counters)
+    } else {
+        0
+    }];
+    comm.broadcast_from_root(&mut start);
+    let start = start[0];
+    let done_before = start * plan.histories_per_batch;
+    let interval_s = plan.config.run.checkpoint_minutes * 60.0;
+    let mut last_checkpoint = Instant::now();
+    // On interruption rank 0 keeps the whole batches done so far. A checkpoint that
+    // cannot be written costs only time (the run starts again), so its error is dropped.
+    let interrupted = |stats: &BatchStats, counters: &CounterSum| -> DriverError {
+        if rank == 0 && stats.batches > start {
+            let _ = checkpoint::save(plan, stats, counters);
+        }
+        pedisim_transport::TransportError::Cancelled.into()
+    };
     let t0 = Instant::now();
-    for b in 0..plan.batches {
+    // Time spent draining, reducing and gathering the tallies (several ranks only).
+    let mut communication_seconds = 0.0;
+    for b in start..plan.batches {
         let part = std::thread::scope(|scope| {
             let (tx, rx) = std::sync::mpsc::channel();
             let (sim, tally, control, pool) = (&sim, &tally, &control, &pool);
@@ -159,7 +198,8 @@ pub fn execute_on(
                 }
                 // Rank 0's own progress stands for all ranks (they run equal shares).
                 progress(
-                    (control.histories_done.load(Ordering::Relaxed) * ranks).min(total),
+                    (done_before + control.histories_done.load(Ordering::Relaxed) * ranks)
+                        .min(total),
                     total,
                 );
                 match rx.recv_timeout(Duration::from_millis(250)) {
@@ -176,11 +216,14 @@ pub fn execute_on(
             Err(e) => return Err(e.into()),
         };
         if ranks > 1 {
+            let tc = Instant::now();
             let mut q = tally.drain_quanta();
             comm.reduce_sum_to_root(&mut q);
             let words = comm.gather_to_root(&batch_counters.to_words());
-            if comm.any(cancelled) {
-                return Err(pedisim_transport::TransportError::Cancelled.into());
+            let any_cancelled = comm.any(cancelled);
+            communication_seconds += tc.elapsed().as_secs_f64();
+            if any_cancelled {
+                return Err(interrupted(&stats, &run_counters));
             }
             if let Some(words) = words {
                 tally.set_quanta(&q);
@@ -191,10 +234,18 @@ pub fn execute_on(
             }
         } else {
             if cancelled {
-                return Err(pedisim_transport::TransportError::Cancelled.into());
+                return Err(interrupted(&stats, &run_counters));
             }
             run_counters.merge(&batch_counters);
             stats.fold(&mut tally);
+        }
+        if rank == 0
+            && interval_s > 0.0
+            && b + 1 < plan.batches
+            && last_checkpoint.elapsed().as_secs_f64() >= interval_s
+        {
+            let _ = checkpoint::save(plan, &stats, &run_counters);
+            last_checkpoint = Instant::now();
         }
     }
     let wall_seconds = t0.elapsed().as_secs_f64();
@@ -209,6 +260,8 @@ pub fn execute_on(
             wall_seconds,
             counters,
             organs: Vec::new(),
+            resumed_batches: start,
+            communication_seconds,
         });
     }
 
@@ -264,6 +317,8 @@ pub fn execute_on(
         ("mpi_ranks".into(), AttrValue::U64(ranks)),
         ("mpi_library".into(), AttrValue::Str(comm.library())),
         ("wall_seconds".into(), AttrValue::F64(wall_seconds)),
+        ("resumed_batches".into(), AttrValue::U64(start)),
+        ("communication_seconds".into(), AttrValue::F64(communication_seconds)),
         ("normalisation".into(), AttrValue::Str("per history (one history = one decay for a nuclide source, one photon for a monoenergetic source)".into())),
         ("config_file".into(), AttrValue::Str(plan.config_path.display().to_string())),
         ("config_toml".into(), AttrValue::Str(plan.config.to_toml())),
@@ -289,7 +344,7 @@ pub fn execute_on(
         ),
         (
             "histories_per_second".into(),
-            AttrValue::F64(c.histories as f64 / wall_seconds.max(1e-9)),
+            AttrValue::F64((c.histories - done_before) as f64 / wall_seconds.max(1e-9)),
         ),
     ];
     let out = DoseOutput {
@@ -310,6 +365,7 @@ pub fn execute_on(
     }
     create_parent(&plan.output)?;
     h5::write_dose(&plan.output, &out)?;
+    checkpoint::remove(plan);
     Ok(RunOutcome {
         output: plan.output.clone(),
         histories: c.histories,
@@ -317,6 +373,8 @@ pub fn execute_on(
         wall_seconds,
         counters: c.clone(),
         organs,
+        resumed_batches: start,
+        communication_seconds,
     })
 }
 

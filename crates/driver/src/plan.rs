@@ -128,6 +128,15 @@ pub fn plan(config: RunConfig, config_path: &Path) -> Result<Plan, DriverError> 
             ),
         ));
     }
+    if !(run.checkpoint_minutes.is_finite() && run.checkpoint_minutes >= 0.0) {
+        return Err(cfg_err(
+            f,
+            format!(
+                "[run] checkpoint_minutes = {}: expected a number of minutes >= 0 (0 = only when interrupted)",
+                run.checkpoint_minutes
+            ),
+        ));
+    }
     let histories_per_batch = run.histories.div_ceil(run.batches);
 
     // Materials: built-in plus the config's.

@@ -36,7 +36,7 @@ use std::str::FromStr;
 /// Bumped on any layout change (see the versioning policy in `docs/formats.md`): the minor
 /// number for additions that old readers can ignore, the major number for renames,
 /// removals or changes of meaning, type or units.
-pub const FORMAT_VERSION: &str = "1.1";
+pub const FORMAT_VERSION: &str = "1.2";
 
 /// Largest chunk of a 3-D dataset \[bytes\].
 const CHUNK_BYTES: usize = 1 << 20;
@@ -1187,4 +1187,67 @@ fn write_run_column<T: H5Type>(
         .map_err(h5err(path, &object, "creating the dataset"))?;
     write_str_attr(path, &ds, &object, "units", units)?;
     write_str_attr(path, &ds, &object, "description", description)
+}
+
+/// Version of the checkpoint layout written by [`write_checkpoint`].
+pub const CHECKPOINT_FORMAT_VERSION: &str = "1.0";
+
+/// Writes a checkpoint of a run in progress: root attributes `attrs` (plus
+/// `checkpoint_format_version`) and 1-D datasets, `f64` (`f64_arrays`, e.g. the per-voxel
+/// batch sums) and `u64` (`u64_arrays`, e.g. exact counter words), stored uncompressed so
+/// that they read back bit for bit. Written to a temporary file and renamed into place: a
+/// checkpoint is complete or absent. Layout in `docs/formats.md`.
+pub fn write_checkpoint(
+    path: &Path,
+    attrs: &[(String, AttrValue)],
+    f64_arrays: &[(&str, &[f64])],
+    u64_arrays: &[(&str, &[u64])],
+) -> Result<(), IoError> {
+    let tmp = appended_temp(path)?;
+    let result = (|| {
+        let file = File::create(&tmp).map_err(h5err(path, "/", "creating the file"))?;
+        write_str_attr(
+            path,
+            &file,
+            "/",
+            "checkpoint_format_version",
+            CHECKPOINT_FORMAT_VERSION,
+        )?;
+        write_attrs(path, &file, "/", attrs)?;
+        for (name, data) in f64_arrays {
+            file.new_dataset_builder()
+                .with_data(*data)
+                .create(*name)
+                .map_err(h5err(path, name, "writing the dataset"))?;
+        }
+        for (name, data) in u64_arrays {
+            file.new_dataset_builder()
+                .with_data(*data)
+                .create(*name)
+                .map_err(h5err(path, name, "writing the dataset"))?;
+        }
+        file.close().map_err(h5err(path, "/", "closing the file"))
+    })()
+    .and_then(|()| rename_into_place(&tmp, path));
+    if result.is_err() {
+        remove_quietly(&tmp);
+    }
+    result
+}
+
+/// Reads a whole 1-D unsigned 64-bit dataset (e.g. a checkpoint's counter words).
+pub fn read_u64_dataset(path: &Path, name: &str) -> Result<Vec<u64>, IoError> {
+    let file = open(path)?;
+    let ds = dataset(path, &file, name)?;
+    let (_, desc) = shape_and_type(path, &ds, name)?;
+    if !matches!(desc, TypeDescriptor::Unsigned(IntSize::U8)) {
+        return Err(IoError::WrongType {
+            path: path.to_path_buf(),
+            object: name.into(),
+            expected: "an unsigned 64-bit integer dataset".into(),
+            found: format!("datatype {desc}"),
+        });
+    }
+    ds.read_raw::<u64>()
+        .map_err(h5err(path, name, "reading the dataset"))
 }

@@ -89,6 +89,98 @@ enum Command {
     Materials,
     /// List the radionuclides with ICRP-107 emission data.
     Nuclides,
+    /// Write a Slurm batch script for a campaign (docs/slurm.md).
+    ///
+    /// Estimates every run's cost with a short pilot (as campaign --dry-run), sizes the
+    /// job (nodes, MPI ranks per node, threads per rank, wall time) and fills in the
+    /// site's template from slurm/. The script stops cleanly before the wall time and
+    /// resubmits itself until the campaign is done. With --array, every array task runs
+    /// its share of the runs as one process and a merge job builds campaign.h5.
+    Slurm(Box<SlurmArgs>),
+}
+
+/// Options of `pedisim slurm`.
+#[derive(clap::Args)]
+struct SlurmArgs {
+    /// The campaign file (TOML).
+    campaign: PathBuf,
+    /// Cluster: generic, meluxina, ares or helios.
+    #[arg(long, value_parser = pedisim_driver::slurm::Site::parse)]
+    site: pedisim_driver::slurm::Site,
+    /// Nodes of the job (with --array: nodes' worth of tasks running at once). Default:
+    /// the fewest that finish within a day or the partition's limit.
+    #[arg(long)]
+    nodes: Option<u32>,
+    /// Threads per MPI rank, or per array task. Default: the site's NUMA domain or
+    /// socket, raised until every rank has a run.
+    #[arg(long)]
+    threads: Option<u32>,
+    /// Wall time, HH:MM:SS or D-HH:MM:SS. Default: from the estimate, with a safety
+    /// factor, capped at the partition's limit.
+    #[arg(long, value_name = "TIME", value_parser = pedisim_driver::slurm::WallTime::parse)]
+    wall: Option<pedisim_driver::slurm::WallTime>,
+    /// The partition's wall-time limit, where the site's is not known or differs.
+    #[arg(long, value_name = "TIME", value_parser = pedisim_driver::slurm::WallTime::parse)]
+    max_wall: Option<pedisim_driver::slurm::WallTime>,
+    /// Account charged (MeluXina: the project id p2XXXXX; Ares, Helios: GRANT-cpu).
+    #[arg(long)]
+    account: Option<String>,
+    /// Partition (default: the site's).
+    #[arg(long)]
+    partition: Option<String>,
+    /// Quality of service (default: the site's; "" for none).
+    #[arg(long)]
+    qos: Option<String>,
+    /// Cores per node (default: the site's; for --site generic, this machine's).
+    #[arg(long)]
+    cores_per_node: Option<u32>,
+    /// Modules the job loads, separated by spaces: those pedisim was built with
+    /// (default: the site's software stack; "" for none).
+    #[arg(long)]
+    modules: Option<String>,
+    /// MPI plugin of srun --mpi= (pmix, pmi2, none; "" for plain srun). Default: the
+    /// site's, or none for a binary built without MPI.
+    #[arg(long, value_name = "PLUGIN")]
+    srun_mpi: Option<String>,
+    /// Slurm --hint for every rank (default: the site's, nomultithread on MeluXina;
+    /// "" for none).
+    #[arg(long)]
+    hint: Option<String>,
+    /// Render the job-array template: independent single-process tasks, then a merge.
+    #[arg(long)]
+    array: bool,
+    /// Number of array tasks (default: each task within 4 hours, at most 1000).
+    #[arg(long, requires = "array")]
+    array_tasks: Option<u32>,
+    /// Most array tasks running at once (default: all, or as many as --nodes hold).
+    #[arg(long, requires = "array")]
+    max_concurrent: Option<u32>,
+    /// Seconds before the wall time at which every rank gets SIGTERM.
+    #[arg(long, value_name = "SECONDS", default_value_t = pedisim_driver::slurm::DEFAULT_SIGNAL_SECONDS)]
+    signal_margin: u64,
+    /// Most automatic continuations after the wall time (default: those expected + 5).
+    #[arg(long)]
+    max_continuations: Option<u32>,
+    /// The pedisim binary the job runs (default: this one).
+    #[arg(long)]
+    binary: Option<PathBuf>,
+    /// The binary was built without the mpi feature: one process per job. Implied when
+    /// this pedisim has no MPI and --binary is not given.
+    #[arg(long)]
+    single_process: bool,
+    /// Job name (default: the campaign's name).
+    #[arg(long)]
+    job_name: Option<String>,
+    /// Directory of the job and its log files (default: the current directory).
+    #[arg(long)]
+    workdir: Option<PathBuf>,
+    /// Write the script to this file (written whole, then renamed into place); default
+    /// or -: standard output.
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    /// No progress output from the pilots.
+    #[arg(short, long)]
+    quiet: bool,
 }
 
 fn main() -> ExitCode {
@@ -123,9 +215,9 @@ fn real_main() -> Result<()> {
             let root = comm.rank() == 0;
             let quiet = quiet || !root;
             let plan = plan_from_file(&config, &ov)?;
-            // First Ctrl-C or SIGTERM: stop at the next chunk of histories and write
-            // nothing; a second one: exit at once (an existing output file is never
-            // touched before the final rename).
+            // First Ctrl-C or SIGTERM: stop at the next chunk of histories, keep the
+            // whole batches in a checkpoint and exit with status 75; a second one: exit
+            // at once (an existing output file is never touched before the final rename).
             let cancel = Arc::new(AtomicBool::new(false));
             {
                 let cancel = cancel.clone();
@@ -133,7 +225,7 @@ fn real_main() -> Result<()> {
                     if cancel.swap(true, Ordering::SeqCst) {
                         std::process::exit(130);
                     }
-                    eprintln!("\npedisim: interrupted: stopping (nothing will be written); press Ctrl-C again to exit now");
+                    eprintln!("\npedisim: interrupted: stopping after checkpointing the whole batches; press Ctrl-C again to exit now");
                 })?;
             }
             if !quiet {
@@ -151,7 +243,7 @@ fn real_main() -> Result<()> {
                 );
             }
             let outcome = if quiet {
-                pedisim_driver::execute_on(&plan, comm, &mut |_, _| {}, &cancel)?
+                pedisim_driver::execute_on(&plan, comm, &mut |_, _| {}, &cancel)
             } else if std::io::stderr().is_terminal() {
                 let bar = ProgressBar::new(plan.histories());
                 bar.set_style(
@@ -168,7 +260,7 @@ fn real_main() -> Result<()> {
                     comm,
                     &mut |d, _| bar.set_position(d),
                     &cancel,
-                )?;
+                );
                 bar.finish_and_clear();
                 o
             } else {
@@ -185,18 +277,43 @@ fn real_main() -> Result<()> {
                         }
                     },
                     &cancel,
-                )?
+                )
             };
+            let outcome = match outcome {
+                Err(e) if e.is_cancelled() => {
+                    if root {
+                        let ck = pedisim_driver::checkpoint::checkpoint_path(&plan.output);
+                        if ck.is_file() {
+                            eprintln!(
+                                "pedisim: interrupted; whole batches kept in {}: run the same command again to continue",
+                                ck.display()
+                            );
+                        } else {
+                            eprintln!("pedisim: interrupted before the first batch ended; nothing written");
+                        }
+                    }
+                    std::process::exit(75);
+                }
+                r => r?,
+            };
+            if !quiet && outcome.resumed_batches > 0 {
+                eprintln!(
+                    "pedisim: continued from a checkpoint after {} of {} batches",
+                    outcome.resumed_batches, plan.batches
+                );
+            }
             if !quiet {
                 let c = &outcome.counters;
+                // Histories transported by this attempt (not those of a checkpoint).
+                let ran = outcome.histories - outcome.resumed_batches * plan.histories_per_batch;
                 eprintln!(
                     "pedisim: {} histories in {:.2} s on {} x {} threads ({:.0} histories/s, {:.0} per thread); wrote {}",
-                    outcome.histories,
+                    ran,
                     outcome.wall_seconds,
                     comm.size(),
                     outcome.threads,
-                    outcome.histories as f64 / outcome.wall_seconds,
-                    outcome.histories as f64
+                    ran as f64 / outcome.wall_seconds,
+                    ran as f64
                         / outcome.wall_seconds
                         / (outcome.threads * comm.size()) as f64,
                     outcome.output.display()
@@ -365,6 +482,7 @@ fn real_main() -> Result<()> {
             }
             Ok(())
         }
+        Command::Slurm(args) => slurm(*args),
         Command::Materials => {
             let db = pedisim_physics_db()?;
             for name in db.names() {
@@ -406,4 +524,132 @@ fn make_comm() -> Result<Box<dyn pedisim_driver::comm::Comm>> {
 
 fn pedisim_physics_db() -> Result<pedisim_physics::material::MaterialDb> {
     Ok(pedisim_physics::material::MaterialDb::builtin()?)
+}
+
+/// `pedisim slurm`: validates the campaign, estimates its cost, renders the script and
+/// writes it (to a temporary file renamed into place) or prints it.
+fn slurm(a: SlurmArgs) -> Result<()> {
+    use anyhow::Context;
+    use pedisim_driver::campaign_spec::CampaignSpec;
+    use pedisim_driver::slurm::{render, CampaignCost, JobRequest, Site};
+    let absolute = |p: &std::path::Path, what: &str| -> Result<PathBuf> {
+        std::fs::canonicalize(p).with_context(|| format!("{what} {}", p.display()))
+    };
+    let campaign = absolute(&a.campaign, "campaign file")?;
+    let binary = match &a.binary {
+        Some(b) => absolute(b, "--binary")?,
+        None => std::env::current_exe()
+            .and_then(std::fs::canonicalize)
+            .context("finding this pedisim binary")?,
+    };
+    let workdir = absolute(
+        &a.workdir.clone().unwrap_or_else(|| PathBuf::from(".")),
+        "work directory",
+    )?;
+    let output = a.output.clone().filter(|o| o.as_os_str() != "-");
+    // The script's own absolute path (it resubmits itself from there).
+    let script = match &output {
+        Some(o) => {
+            let name = o
+                .file_name()
+                .with_context(|| format!("-o {}: expected a file name", o.display()))?;
+            let dir = match o.parent().filter(|d| !d.as_os_str().is_empty()) {
+                Some(d) => absolute(d, "directory of -o")?,
+                None => std::env::current_dir()?,
+            };
+            Some(dir.join(name))
+        }
+        None => None,
+    };
+    let spec = CampaignSpec::load(&campaign)?;
+    let runs = spec.expand()?;
+    pedisim_driver::campaign::validate_runs(&spec, &runs)?;
+    let costs = pedisim_driver::campaign::estimate_costs(&spec, &runs, &mut |l| {
+        if !a.quiet {
+            eprintln!("pedisim: {l}");
+        }
+    })?;
+    let mut req = JobRequest::new(a.site, binary, workdir);
+    req.nodes = a.nodes;
+    req.threads = a.threads;
+    req.wall = a.wall;
+    req.max_wall = a.max_wall;
+    req.account = a.account;
+    req.partition = a.partition;
+    req.qos = a.qos;
+    req.cores_per_node = a.cores_per_node;
+    if a.site == Site::Generic && req.cores_per_node.is_none() {
+        let n = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
+        eprintln!(
+            "pedisim: --site generic: sizing for {n} cores per node (this machine's); give --cores-per-node for the compute nodes"
+        );
+        req.cores_per_node = Some(n);
+    }
+    req.modules = a.modules;
+    req.srun_mpi = a.srun_mpi;
+    req.hint = a.hint;
+    req.array = a.array;
+    req.array_tasks = a.array_tasks;
+    req.max_concurrent = a.max_concurrent;
+    req.signal_seconds = a.signal_margin;
+    req.max_continuations = a.max_continuations;
+    req.mpi = !a.single_process && (a.binary.is_some() || cfg!(feature = "mpi"));
+    req.script = script.clone();
+    req.job_name = a.job_name;
+    req.generator = format!("pedisim {}", pedisim_core::PEDISIM_VERSION);
+    let cost = CampaignCost::new(&spec, &runs, &costs);
+    let rendered = render(&cost, &req)?;
+    for w in &rendered.shape.warnings {
+        eprintln!("pedisim: warning: {w}");
+    }
+    let s = &rendered.shape;
+    let what = match &s.array {
+        Some(arr) => format!(
+            "array of {} tasks (at most {} at once), each {} thread(s), wall time {} per task",
+            arr.tasks, arr.concurrent, s.threads, s.wall
+        ),
+        None => format!(
+            "{} node(s) x {} rank(s) x {} thread(s), wall time {}",
+            s.nodes, s.tasks_per_node, s.threads, s.wall
+        ),
+    };
+    match (&output, &script) {
+        (Some(o), Some(path)) => {
+            let tmp = path.with_file_name(format!(
+                ".{}.tmp-{}",
+                path.file_name().unwrap_or_default().to_string_lossy(),
+                std::process::id()
+            ));
+            let write = || -> std::io::Result<()> {
+                std::fs::write(&tmp, &rendered.script)?;
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::PermissionsExt;
+                    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755))?;
+                }
+                std::fs::rename(&tmp, path)
+            };
+            if let Err(e) = write() {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(e).with_context(|| format!("writing {}", o.display()));
+            }
+            eprintln!("pedisim: wrote {}: {what}", path.display());
+            if a.array {
+                eprintln!(
+                    "pedisim: submit the array and its merge job with: bash {}",
+                    path.display()
+                );
+            } else {
+                eprintln!("pedisim: submit with: sbatch {}", path.display());
+            }
+        }
+        _ => {
+            print!("{}", rendered.script);
+            eprintln!(
+                "pedisim: {what}; save the script and submit it with {}",
+                if a.array { "bash" } else { "sbatch" }
+            );
+        }
+    }
+    Ok(())
 }

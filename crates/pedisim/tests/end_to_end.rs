@@ -73,7 +73,7 @@ fn check_invariants(p: &Path, dims: [usize; 3], histories: u64) -> Vec<f64> {
     assert_eq!(h5::read_attr_u64(p, "/", "histories").unwrap(), histories);
     assert_eq!(
         h5::read_attr_string(p, "/", "format_version").unwrap(),
-        "1.1"
+        "1.2"
     );
     assert_eq!(
         h5::read_attr_string(p, "/", "pedisim_version").unwrap(),
