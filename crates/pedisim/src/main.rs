@@ -506,18 +506,70 @@ fn real_main() -> Result<()> {
     }
 }
 
+/// The number of processes a launcher says it started for this job step, from the
+/// variables OpenMPI's `mpirun`, MPICH/PMI and Slurm's `srun` set (`None` if none of
+/// them is set, i.e. started without a launcher).
+fn launcher_ranks() -> Option<(usize, &'static str)> {
+    let var = |k: &str| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.trim().parse::<usize>().ok())
+    };
+    if let Some(n) = var("OMPI_COMM_WORLD_SIZE") {
+        return Some((n, "OMPI_COMM_WORLD_SIZE"));
+    }
+    if let Some(n) = var("PMI_SIZE") {
+        return Some((n, "PMI_SIZE"));
+    }
+    // srun sets SLURM_PROCID only in the tasks it launches (with the step's task count).
+    if std::env::var_os("SLURM_PROCID").is_some() {
+        if let Some(n) = var("SLURM_STEP_NUM_TASKS") {
+            return Some((n, "SLURM_STEP_NUM_TASKS"));
+        }
+    }
+    None
+}
+
 /// The processes of this run: MPI ranks when built with the `mpi` feature (a single
-/// rank when started without a launcher), else this process alone.
+/// rank when started without a launcher), else this process alone. Refuses to run when a
+/// launcher started several processes that would not cooperate (a binary built without
+/// MPI, or an MPI library that does not match the launcher): each would compute and write
+/// the whole run.
 fn make_comm() -> Result<Box<dyn pedisim_driver::comm::Comm>> {
+    let launched = launcher_ranks();
     #[cfg(feature = "mpi")]
     {
-        match pedisim_driver::comm::mpi_comm::MpiComm::init() {
-            Some(c) => Ok(Box::new(c)),
+        let comm = match pedisim_driver::comm::mpi_comm::MpiComm::init() {
+            Some(c) => c,
             None => anyhow::bail!("MPI could not be initialised (already initialised?)"),
+        };
+        use pedisim_driver::comm::Comm;
+        if let Some((n, var)) = launched {
+            if n > 1 && comm.size() == 1 {
+                anyhow::bail!(
+                    "the launcher started {n} processes ({var} = {n}) but MPI sees a world of 1: \
+                     the launcher and the MPI library pedisim was built against ({}) do not match \
+                     (under srun, try srun --mpi=pmix for OpenMPI or --mpi=pmi2 for MPICH; or \
+                     use that library's mpirun)",
+                    comm.library()
+                );
+            }
         }
+        Ok(Box::new(comm))
     }
     #[cfg(not(feature = "mpi"))]
     {
+        if let Some((n, var)) = launched {
+            if n > 1 {
+                anyhow::bail!(
+                    "started as one of {n} processes by an MPI launcher ({var} = {n}), but this \
+                     pedisim was built without MPI, so every process would compute and write \
+                     the whole run; expected a build with MPI: cargo build --release -p \
+                     pedisim --features mpi (needs libopenmpi-dev or an MPI module), or run \
+                     one process"
+                );
+            }
+        }
         Ok(Box::new(pedisim_driver::comm::SingleProcess))
     }
 }

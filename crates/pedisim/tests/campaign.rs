@@ -343,3 +343,42 @@ fn invalid_runs_are_all_reported_before_anything_starts() {
     assert!(o.stderr.contains("run-00001"), "{}", o.stderr);
     assert!(!d.path().join("out").exists());
 }
+
+#[test]
+fn several_launcher_ranks_are_refused_by_a_build_without_mpi() {
+    if cfg!(feature = "mpi") {
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    base(d.path(), 2_000);
+    let c = campaign(d.path(), "launched", "out");
+    // As mpirun -n 4 (OpenMPI) and srun -n 4 (Slurm) would start it.
+    for (k, v) in [
+        ("OMPI_COMM_WORLD_SIZE", "4"),
+        ("PMI_SIZE", "4"),
+        ("SLURM_STEP_NUM_TASKS", "4"),
+    ] {
+        let o = Command::new(env!("CARGO_BIN_EXE_pedisim"))
+            .args(["campaign".as_ref(), c.as_os_str()])
+            .current_dir(d.path())
+            .env(k, v)
+            .env("SLURM_PROCID", "0")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{k}: {stderr}");
+        assert!(
+            stderr.contains("built without MPI") && stderr.contains(&format!("{k} = 4")),
+            "{k}: {stderr}"
+        );
+        assert!(!d.path().join("out").exists(), "{k}: something was written");
+    }
+    // One rank is fine.
+    let o = Command::new(env!("CARGO_BIN_EXE_pedisim"))
+        .args(["campaign".as_ref(), c.as_os_str(), "-q".as_ref()])
+        .current_dir(d.path())
+        .env("OMPI_COMM_WORLD_SIZE", "1")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
