@@ -11,10 +11,12 @@
 //! key order (the last varying fastest), then the Latin-hypercube samples innermost.
 //!
 //! ```no_run
-//! use pedisim_driver::campaign_spec::{CampaignSpec, dry_run_table};
+//! use pedisim_driver::campaign_spec::CampaignSpec;
+//! use pedisim_driver::campaign::{dry_run_report, estimate_costs};
 //! let spec = CampaignSpec::load("campaign.toml".as_ref()).unwrap();
 //! let runs = spec.expand().unwrap();
-//! print!("{}", dry_run_table(&runs));
+//! let costs = estimate_costs(&spec, &runs, &mut |_| {}).unwrap();
+//! print!("{}", dry_run_report(&runs, &costs));
 //! for run in runs {
 //!     // Relative input paths in the run keep resolving against the base config's directory.
 //!     let plan = pedisim_driver::plan::plan(run.config, &spec.base).unwrap();
@@ -697,26 +699,6 @@ pub fn run_fingerprint(run: &ExpandedRun) -> String {
     )
 }
 
-/// A plain-text table of the runs, one line per run (id, histories from `[run] histories`,
-/// label), and a last line with the number of runs and the total histories.
-pub fn dry_run_table(runs: &[ExpandedRun]) -> String {
-    let id_w = runs.iter().map(|r| r.id.len()).max().unwrap_or(9);
-    let mut out = String::new();
-    let mut total: u64 = 0;
-    for r in runs {
-        let h = r.config.run.histories;
-        total = total.saturating_add(h);
-        out.push_str(&format!("{:<id_w$}  {:>12}  {}\n", r.id, h, r.label));
-    }
-    out.push_str(&format!(
-        "{} run{}, {} histories in total\n",
-        runs.len(),
-        if runs.len() == 1 { "" } else { "s" },
-        total
-    ));
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -842,13 +824,14 @@ path = "x.h5"
         // The config is ready for planning against the base config's path.
         crate::plan::plan(runs[0].config.clone(), &spec.base).unwrap();
 
-        let table = dry_run_table(&runs);
-        let lines: Vec<&str> = table.lines().collect();
-        assert_eq!(lines.len(), 9);
-        assert!(lines[0].starts_with("run-00000"));
-        assert!(lines[0].contains("2000"));
-        assert!(lines[0].ends_with("variant=small phantom.radius_mm=30 run.seed=7"));
-        assert_eq!(lines[8], "8 runs, 12000 histories in total");
+        assert_eq!(runs[0].id, "run-00000");
+        assert_eq!(runs[0].config.run.histories, 2000);
+        assert_eq!(
+            runs[0].label,
+            "variant=small phantom.radius_mm=30 run.seed=7"
+        );
+        let total: u64 = runs.iter().map(|r| r.config.run.histories).sum();
+        assert_eq!(total, 12000);
     }
 
     #[test]
@@ -944,7 +927,8 @@ path = "x.h5"
         assert_eq!(runs[0].label, "(base)");
         assert!(runs[0].params.is_empty());
         assert_eq!(runs[0].config.phantom.radius_mm, Some(40.0));
-        assert!(dry_run_table(&runs).ends_with("1 run, 1000 histories in total\n"));
+        assert_eq!(runs.len(), 1);
+        assert_eq!(runs[0].config.run.histories, 1000);
     }
 
     #[test]
