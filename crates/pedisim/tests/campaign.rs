@@ -3,11 +3,13 @@
 
 mod common;
 
-use common::{pedisim, run_section, toml_path, write, SPHERE_PHANTOM, TC99M_UNIFORM};
+use common::{
+    pedisim, run_section, sigterm, spawn_pedisim, toml_path, wait_for_file, write, SPHERE_PHANTOM,
+    TC99M_UNIFORM,
+};
 use pedisim_io::h5;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 fn base(dir: &Path, histories: u64) {
     let mut s = run_section(histories, 5);
@@ -125,34 +127,18 @@ fn interrupted_campaign_resumes_to_the_same_results() {
     // Runs long enough (about a second each) to be interrupted in the middle.
     base(d.path(), 1_000_000);
     let c = campaign(d.path(), "interrupted", "out");
-    let child = Command::new(env!("CARGO_BIN_EXE_pedisim"))
-        .args([
+    let child = spawn_pedisim(
+        d.path(),
+        &[
             "campaign".as_ref(),
             c.as_os_str(),
             "--threads".as_ref(),
             "1".as_ref(),
-        ])
-        .current_dir(d.path())
-        .env("HDF5_USE_FILE_LOCKING", "FALSE")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let first = d.path().join("out/runs/run-00000.h5");
-    let t0 = Instant::now();
-    while !first.exists() {
-        assert!(
-            t0.elapsed() < Duration::from_secs(300),
-            "first run never finished"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+        ],
+    );
+    wait_for_file(&d.path().join("out/runs/run-00000.h5"));
     // SIGTERM, as Slurm sends it before the wall time.
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
+    sigterm(&child);
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     let index = d.path().join("out/campaign.h5");
@@ -245,28 +231,16 @@ fn a_failed_run_is_recorded_and_the_campaign_goes_on() {
     // Runs of about a second, so that run 1 can be sabotaged while run 0 is written.
     base(d.path(), 1_000_000);
     let c = campaign(d.path(), "failing", "out");
-    let child = Command::new(env!("CARGO_BIN_EXE_pedisim"))
-        .args([
+    let child = spawn_pedisim(
+        d.path(),
+        &[
             "campaign".as_ref(),
             c.as_os_str(),
             "--threads".as_ref(),
             "1".as_ref(),
-        ])
-        .current_dir(d.path())
-        .env("HDF5_USE_FILE_LOCKING", "FALSE")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let first = d.path().join("out/runs/run-00000.h5");
-    let t0 = Instant::now();
-    while !first.exists() {
-        assert!(
-            t0.elapsed() < Duration::from_secs(300),
-            "first run never finished"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
+        ],
+    );
+    wait_for_file(&d.path().join("out/runs/run-00000.h5"));
     // After validation, make run 1's file impossible to write (as a full disk or a lost
     // mount would): a directory stands in its place.
     let blocker = d.path().join("out/runs/run-00001.h5");

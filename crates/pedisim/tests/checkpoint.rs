@@ -4,10 +4,9 @@
 
 mod common;
 
-use common::{run_config, smoke_config, write};
+use common::{run_config, sigterm, smoke_config, spawn_pedisim, write};
 use pedisim_io::h5;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 fn same_results(a: &Path, b: &Path) {
@@ -58,26 +57,18 @@ fn interrupted_run_continues_from_its_checkpoint_bit_identical() {
         "run.toml",
         &smoke_config(histories, 7, &out, None),
     );
-    let child = Command::new(env!("CARGO_BIN_EXE_pedisim"))
-        .args([
+    let child = spawn_pedisim(
+        d.path(),
+        &[
             "run".as_ref(),
             cfg.as_os_str(),
             "--threads".as_ref(),
             "1".as_ref(),
-        ])
-        .current_dir(d.path())
-        .env("HDF5_USE_FILE_LOCKING", "FALSE")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        ],
+    );
     std::thread::sleep(Duration::from_millis(2500));
     // SIGTERM, as Slurm sends it before the wall time.
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
+    sigterm(&child);
     let o = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&o.stderr);
     let batches_done = match o.status.code() {

@@ -252,3 +252,38 @@ pub fn rel_diff(a: f64, b: f64) -> f64 {
         (a - b).abs() / m
     }
 }
+
+/// Starts `pedisim ARGS...` from `cwd` in the background, stderr captured, for the tests
+/// that interrupt or sabotage a run while it works.
+pub fn spawn_pedisim(cwd: &Path, args: &[&OsStr]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_pedisim"))
+        .args(args)
+        .current_dir(cwd)
+        .env("HDF5_USE_FILE_LOCKING", "FALSE")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits until `path` exists, polling every 5 ms (fails after 300 s).
+pub fn wait_for_file(path: &Path) {
+    let t0 = Instant::now();
+    while !path.exists() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(300),
+            "{} never appeared",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Sends SIGTERM to `child`, as Slurm does before the wall time.
+pub fn sigterm(child: &std::process::Child) {
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+}
