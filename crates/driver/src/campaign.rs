@@ -354,6 +354,14 @@ fn attempt(
     }
 }
 
+/// The result of a run whose thread panicked (a bug: the message says so).
+fn panicked() -> RunResult {
+    RunResult::Failed(
+        "internal error: the run's thread panicked (please report it with the run's configuration)"
+            .into(),
+    )
+}
+
 /// Which runs an invocation of [`run_campaign`] works on and whether it keeps the index.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Share {
@@ -815,9 +823,9 @@ fn deal_runs(
             }
             if local.as_ref().is_some_and(|(_, _, h)| h.is_finished()) {
                 let (k, started, h) = local.take().expect("checked");
-                let result = h
-                    .join()
-                    .map_err(|_| DriverError::Other("a run thread panicked".into()))?;
+                // A panic is that run's failure, not the campaign's: the other ranks
+                // keep waiting for rank 0's answers.
+                let result = h.join().unwrap_or_else(|_| panicked());
                 if result == RunResult::Cancelled {
                     cancelling = true;
                 }
@@ -914,9 +922,9 @@ fn serve_runs(
                 }
                 std::thread::sleep(POLL);
             }
-            h.join()
-        })
-        .map_err(|_| DriverError::Other("a run thread panicked".into()))?;
+            // A panic is that run's failure: rank 0 still gets this rank's report.
+            h.join().unwrap_or_else(|_| panicked())
+        });
         report = result.to_words();
     }
 }
