@@ -354,6 +354,24 @@ fn attempt(
     }
 }
 
+/// [`attempt`] in this process alone (a rank running a whole run under
+/// `distribute = "runs"`): no communication, so it may run on any thread.
+fn attempt_alone(
+    spec: &CampaignSpec,
+    run: &ExpandedRun,
+    threads: Option<usize>,
+    cancel: &AtomicBool,
+) -> RunResult {
+    attempt(
+        spec,
+        run,
+        &crate::comm::SingleProcess,
+        threads,
+        &mut |_, _| {},
+        cancel,
+    )
+}
+
 /// The result of a run whose thread panicked (a bug: the message says so).
 fn panicked() -> RunResult {
     RunResult::Failed(
@@ -770,7 +788,7 @@ fn deal_runs(
     event: &mut dyn FnMut(&CampaignEvent),
     cancel: &AtomicBool,
 ) -> Result<(), DriverError> {
-    use crate::comm::{tag, SingleProcess};
+    use crate::comm::tag;
     // Longest first (stable: equal runs keep the campaign order).
     pending.sort_by_key(|&k| std::cmp::Reverse(runs[k].config.run.histories));
     let mut queue: std::collections::VecDeque<usize> = pending.into();
@@ -835,16 +853,7 @@ fn deal_runs(
             if local.is_none() && !cancelling {
                 if let Some(k) = queue.pop_front() {
                     let (run, local_cancel) = (&runs[k], &local_cancel);
-                    let h = scope.spawn(move || {
-                        attempt(
-                            spec,
-                            run,
-                            &SingleProcess,
-                            threads,
-                            &mut |_, _| {},
-                            local_cancel,
-                        )
-                    });
+                    let h = scope.spawn(move || attempt_alone(spec, run, threads, local_cancel));
                     local = Some((k, Instant::now(), h));
                     idle = false;
                 }
@@ -876,7 +885,7 @@ fn serve_runs(
     threads: Option<usize>,
     cancel: &AtomicBool,
 ) -> Result<(), DriverError> {
-    use crate::comm::{tag, SingleProcess};
+    use crate::comm::tag;
     let mut report: Vec<u64> = Vec::new();
     loop {
         comm.send(0, tag::REQUEST, &report);
@@ -901,16 +910,7 @@ fn serve_runs(
         let run_cancel = AtomicBool::new(false);
         let result = std::thread::scope(|scope| {
             let (run, run_cancel) = (&runs[k], &run_cancel);
-            let h = scope.spawn(move || {
-                attempt(
-                    spec,
-                    run,
-                    &SingleProcess,
-                    threads,
-                    &mut |_, _| {},
-                    run_cancel,
-                )
-            });
+            let h = scope.spawn(move || attempt_alone(spec, run, threads, run_cancel));
             while !h.is_finished() {
                 if cancel.load(Ordering::Relaxed) {
                     run_cancel.store(true, Ordering::Relaxed);

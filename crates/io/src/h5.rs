@@ -566,7 +566,8 @@ fn write_column<T: H5Type>(
     units: &str,
     description: &str,
 ) -> Result<(), IoError> {
-    let object = format!("/organs/{name}");
+    // The table's group: /organs in a dose file, /runs in a campaign index.
+    let object = format!("{}/{name}", group.name());
     let ds = group
         .new_dataset_builder()
         .with_data(values)
@@ -1145,12 +1146,12 @@ fn write_campaign_file(
                     .map_err(|e| IoError::invalid(path, format!("run {}: {name}: {e}", r.id)))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        write_run_column(path, &group, name, &values, "text", description)?;
+        write_column(path, &group, name, &values, "text", description)?;
     }
     let histories: Vec<u64> = runs.iter().map(|r| r.histories).collect();
-    write_run_column(path, &group, "histories", &histories, "1", "histories run")?;
+    write_column(path, &group, "histories", &histories, "1", "histories run")?;
     let wall: Vec<f64> = runs.iter().map(|r| r.wall_seconds).collect();
-    write_run_column(
+    write_column(
         path,
         &group,
         "wall_seconds",
@@ -1169,24 +1170,6 @@ fn write_campaign_file(
         ))?;
     }
     Ok(())
-}
-
-fn write_run_column<T: H5Type>(
-    path: &Path,
-    group: &Group,
-    name: &str,
-    values: &[T],
-    units: &str,
-    description: &str,
-) -> Result<(), IoError> {
-    let object = format!("/runs/{name}");
-    let ds = group
-        .new_dataset_builder()
-        .with_data(values)
-        .create(name)
-        .map_err(h5err(path, &object, "creating the dataset"))?;
-    write_str_attr(path, &ds, &object, "units", units)?;
-    write_str_attr(path, &ds, &object, "description", description)
 }
 
 /// Version of the checkpoint layout written by [`write_checkpoint`].
