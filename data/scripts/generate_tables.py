@@ -6,6 +6,7 @@ Outputs (formats documented in data/README.md):
   data/photon/scattering_functions.dat  xraylib (EPDL97) S(x,Z) and F(x,Z), Z = 1..100
   data/nuclides/icrp107.toml            ICRP Publication 107 emission data (selected nuclides)
   data/materials.toml                   tissue and reference material compositions
+  data/electron/shells.dat              atomic shell occupations and binding energies, Z = 1..99
 
 Inputs: the NIST XCOM MDATX3.ZZZ files (--xcom-dir), the xraylib and icrp107-database
 PyPI packages (versions pinned in requirements.txt) and the material table below.
@@ -30,6 +31,64 @@ Eu Gd Tb Dy Ho Er Tm Yb Lu Hf Ta W Re Os Ir Pt Au Hg Tl Pb Bi Po At Rn Fr Ra Ac 
 Am Cm Bk Cf Es Fm""".split()
 Z_OF = {s: i + 1 for i, s in enumerate(SYMBOLS)}
 AVOGADRO_BARN = 0.60221367      # N_A * 1e-24 cm2/barn, as used by XCOM
+
+
+# ----------------------------------------------------------------------------- shells
+SHELL_NAMES = """K L1 L2 L3 M1 M2 M3 M4 M5 N1 N2 N3 N4 N5 N6 N7 O1 O2 O3 O4 O5 O6 O7
+P1 P2 P3 P4 P5 Q1 Q2 Q3""".split()
+
+# First ionisation energies of the neutral atoms [eV], NIST Atomic Spectra Database
+# (Kramida, Ralchenko, Reader et al., NIST ASD v5), used only for the valence subshells whose
+# binding energy xraylib does not tabulate (EdgeEnergy missing or 0).
+IONISATION_EV = {
+    19: 4.3407, 20: 6.1132, 21: 6.5615, 22: 6.8281, 23: 6.7462, 24: 6.7665, 25: 7.4340,
+    26: 7.9025, 27: 7.8810, 28: 7.6399, 29: 7.7264, 30: 9.3942, 37: 4.1771, 38: 5.6949,
+    39: 6.2173, 40: 6.6339, 41: 6.7589, 42: 7.0924, 43: 7.1194, 44: 7.3605, 45: 7.4589,
+    47: 7.5762, 55: 3.8939, 56: 5.2117, 57: 5.5769, 58: 5.5386, 59: 5.4730, 60: 5.5250,
+    61: 5.5820, 62: 5.6437, 63: 5.6704, 64: 6.1498, 65: 5.8638, 66: 5.9391, 67: 6.0215,
+    68: 6.1077, 69: 6.1843, 70: 6.2542, 71: 5.4259, 72: 6.8251, 73: 7.5496, 74: 7.8640,
+    75: 7.8335, 76: 8.4382, 78: 8.9588, 79: 9.2255, 80: 10.4375, 81: 6.1082, 87: 4.0727,
+    88: 5.2784, 89: 5.3802, 90: 6.3067, 91: 5.8900, 92: 6.1941, 93: 6.2657, 94: 6.0260,
+    95: 5.9738, 96: 5.9914, 97: 6.1978, 98: 6.2817, 99: 6.3676,
+}
+
+
+def write_shells(out):
+    """Occupation and binding energy of every occupied subshell (for the Sternheimer
+    density-effect calculation of electron stopping powers)."""
+    lines = [
+        f"# Atomic subshells for Z = 1..99: occupation (electrons) and binding energy [eV].",
+        f"# Source: xraylib {version('xraylib')} (Schoonjans et al., Spectrochim. Acta B 66 (2011) 776):",
+        "#   ElectronConfig(Z, shell) for occupations (fractional for open p/d/f subshells) and",
+        "#   EdgeEnergy(Z, shell) for binding energies (x 1000, keV -> eV). Where xraylib has no",
+        "#   binding energy for a valence subshell it is replaced by the first ionisation energy",
+        "#   of the atom (NIST Atomic Spectra Database), marked with '*' after the name.",
+        "# Z = 100 (Fm) is absent: xraylib has no electron configuration for it.",
+        "# Format: 'element Z N' then N lines 'SHELL occupation binding_ev'.",
+    ]
+    for z in range(1, 100):
+        rows = []
+        for name in SHELL_NAMES:
+            sh = getattr(xraylib, name + "_SHELL")
+            try:
+                occ = xraylib.ElectronConfig(z, sh)
+            except Exception:
+                occ = 0.0
+            if occ <= 0:
+                continue
+            try:
+                e_ev = xraylib.EdgeEnergy(z, sh) * 1e3
+            except Exception:
+                e_ev = 0.0
+            mark = ""
+            if e_ev <= 0:
+                e_ev, mark = IONISATION_EV[z], "*"
+            rows.append(f"{name}{mark} {occ:.6g} {e_ev:.6g}")
+        total = sum(float(r.split()[1]) for r in rows)
+        assert abs(total - z) < 1e-3 * z + 1e-5, (z, total)
+        lines.append(f"element {z} {len(rows)}")
+        lines.extend(rows)
+    out.write_text("\n".join(lines) + "\n")
 
 
 # ----------------------------------------------------------------------------- XCOM
@@ -375,6 +434,7 @@ def main():
     xcom_dir = args.xcom_dir if args.xcom_dir.is_absolute() else REPO / args.xcom_dir
     (DATA / "photon").mkdir(exist_ok=True)
     (DATA / "nuclides").mkdir(exist_ok=True)
+    (DATA / "electron").mkdir(exist_ok=True)
     xcom_file = DATA / "photon" / "xcom_elements.dat"
     write_xcom(xcom_dir, xcom_file)
     weights = {SYMBOLS[z - 1]: float(read_mdatx3(xcom_dir / f"MDATX3.{z:03d}")["weight"])
@@ -384,6 +444,7 @@ def main():
     for key, (_, _, _, _, pct) in MATERIALS.items():
         assert abs(sum(pct.values()) - 100.0) < 0.1, (key, sum(pct.values()))
     write_materials(DATA / "materials.toml", weights)
+    write_shells(DATA / "electron" / "shells.dat")
     report(xcom_file, scat, checks)
 
 

@@ -11,6 +11,9 @@
 //!   (ICRU-44 / ICRP-110 tissues) plus user additions;
 //! - [`photon`]: per-material tables on a fine logarithmic energy grid and the samplers of
 //!   Compton (Klein-Nishina x S), Rayleigh (Thomson x F^2), photoelectric and pair events;
+//! - [`electron`]: electron and positron stopping powers (Bethe with the Sternheimer density
+//!   effect), ranges, Moller/Bhabha, bremsstrahlung, annihilation and Wentzel elastic models
+//!   for condensed-history transport;
 //! - [`nuclide`]: ICRP Publication 107 emission data and a per-decay emission sampler.
 //!
 //! All tables are compiled into the library from the repository's `data/` folder, so the
@@ -28,6 +31,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod electron;
 pub mod elements;
 pub mod error;
 pub mod material;
