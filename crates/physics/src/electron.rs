@@ -67,8 +67,11 @@ pub const MIN_CUTOFF_MEV: f64 = 1e-3;
 pub const MAX_ENERGY_MEV: f64 = E_MAX_MEV;
 
 /// Occupied subshells of each element: `(occupation, binding energy [eV])`, index Z.
-fn shells() -> Result<&'static [Vec<(f64, f64)>], PhysicsError> {
-    static SHELLS: OnceLock<Result<Vec<Vec<(f64, f64)>>, String>> = OnceLock::new();
+/// Subshells of one element: `(occupation, binding energy [eV])`.
+type Shells = Vec<(f64, f64)>;
+
+fn shells() -> Result<&'static [Shells], PhysicsError> {
+    static SHELLS: OnceLock<Result<Vec<Shells>, String>> = OnceLock::new();
     SHELLS
         .get_or_init(|| {
             let mut out = vec![Vec::new(); 101];
