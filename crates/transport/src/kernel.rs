@@ -20,6 +20,7 @@ use crate::TransportError;
 use pedisim_core::constants::ELECTRON_MASS_MEV;
 use pedisim_core::rng::{domain, StreamRng};
 use pedisim_core::Vec3;
+use pedisim_physics::electron::{sample_sauter, ElectronTables};
 use pedisim_physics::nuclide::Emission;
 use pedisim_physics::photon::{EnergyIndex, Interaction, PhotonTables, N_ENERGY};
 use rayon::prelude::*;
@@ -55,6 +56,9 @@ pub enum ChargedParticleModel {
     /// annihilates at rest into two back-to-back 511 keV photons emitted isotropically.
     #[default]
     LocalDeposition,
+    /// Class II condensed-history transport (see [`crate::electron`]) with the tables given
+    /// to [`Simulation::with_electrons`].
+    CondensedHistory,
 }
 
 /// Kinds of particle on the stack.
@@ -271,6 +275,8 @@ pub struct Simulation<'a> {
     medium_density: Vec<f64>,
     /// Majorant at each grid point [1/mm].
     majorant_per_mm: Vec<f64>,
+    /// Electron tables (condensed history only).
+    pub(crate) electrons: Option<&'a ElectronTables>,
 }
 
 /// Histories in flight per worker. While one history waits for the memory holding the
@@ -282,9 +288,9 @@ const DEPOSIT_BUFFER: usize = 4096;
 
 /// One history in flight: its random stream, its particle stack and the photon it is
 /// tracking.
-struct Lane {
-    rng: StreamRng,
-    stack: Vec<Particle>,
+pub(crate) struct Lane {
+    pub(crate) rng: StreamRng,
+    pub(crate) stack: Vec<Particle>,
     /// True while a photon is between a flight and the resolution of its collision.
     flying: bool,
     pos: Vec3,
@@ -353,7 +359,34 @@ impl<'a> Simulation<'a> {
             medium_material,
             medium_density,
             majorant_per_mm,
+            electrons: None,
         }
+    }
+
+    /// Gives the electron tables that [`ChargedParticleModel::CondensedHistory`] uses (built
+    /// for the same materials, in the same order, as the photon tables).
+    pub fn with_electrons(mut self, electrons: &'a ElectronTables) -> Result<Self, TransportError> {
+        if electrons.names() != self.tables.names() {
+            return Err(TransportError::Parameters(
+                "the electron tables were built for other materials than the photon tables".into(),
+            ));
+        }
+        self.electrons = Some(electrons);
+        Ok(self)
+    }
+
+    /// The model's medium data used by the electron transport: (material id, density).
+    #[inline]
+    pub(crate) fn medium_of(&self, medium: usize) -> (usize, f64) {
+        (
+            self.medium_material[medium] as usize,
+            self.medium_density[medium],
+        )
+    }
+
+    /// The voxel model.
+    pub(crate) fn model(&self) -> &VoxelModel {
+        self.model
     }
 
     /// Histories per chunk (the unit of work handed to a thread; see
@@ -391,6 +424,15 @@ impl<'a> Simulation<'a> {
         control: &Control,
     ) -> Result<RunResult, TransportError> {
         let histories_per_batch = stats.histories_per_batch;
+        if self.settings.charged == ChargedParticleModel::CondensedHistory
+            && self.electrons.is_none()
+        {
+            return Err(TransportError::Parameters(
+                "condensed-history electron transport needs electron tables \
+                 (Simulation::with_electrons)"
+                    .into(),
+            ));
+        }
         if batches == 0 || histories_per_batch == 0 {
             return Err(TransportError::Parameters(
                 "batches and histories per batch must be at least 1".into(),
@@ -545,7 +587,12 @@ impl<'a> Simulation<'a> {
     }
 
     #[inline]
-    fn deposit(deposits: &mut Vec<(u32, u64)>, c: &mut Counters, voxel: Option<usize>, e: f64) {
+    pub(crate) fn deposit(
+        deposits: &mut Vec<(u32, u64)>,
+        c: &mut Counters,
+        voxel: Option<usize>,
+        e: f64,
+    ) {
         match voxel {
             Some(v) => {
                 deposits.push((v as u32, to_quanta(e)));
@@ -564,8 +611,16 @@ impl<'a> Simulation<'a> {
         c: &mut Counters,
         deposits: &mut Vec<(u32, u64)>,
     ) {
+        if p.kind != Kind::Heavy {
+            if let (ChargedParticleModel::CondensedHistory, Some(tables)) =
+                (self.settings.charged, self.electrons)
+            {
+                self.condensed_history(tables, p, lane, c, deposits);
+                return;
+            }
+        }
         match self.settings.charged {
-            ChargedParticleModel::LocalDeposition => {
+            ChargedParticleModel::LocalDeposition | ChargedParticleModel::CondensedHistory => {
                 let v = self.model.voxel_at(p.position_mm);
                 if p.energy_mev > 0.0 {
                     Self::deposit(deposits, c, v, p.energy_mev);
@@ -578,13 +633,42 @@ impl<'a> Simulation<'a> {
     }
 
     /// Two back-to-back 511 keV photons, isotropic, at `pos`.
-    fn annihilate(pos: Vec3, rng: &mut StreamRng, stack: &mut Vec<Particle>) {
+    pub(crate) fn annihilate(pos: Vec3, rng: &mut StreamRng, stack: &mut Vec<Particle>) {
         let d = Vec3::from_array(rng.isotropic());
         for dir in [d, -d] {
             stack.push(Particle {
                 kind: Kind::Photon,
                 energy_mev: ELECTRON_MASS_MEV,
                 position_mm: pos,
+                direction: dir,
+                primary: false,
+            });
+        }
+    }
+
+    /// An electron set in motion by a photon at the lane's position: transported at once if
+    /// above the electron cutoff, else deposited in the photon's voxel.
+    fn push_electron(
+        &self,
+        lane: &mut Lane,
+        energy_mev: f64,
+        dir: Vec3,
+        c: &mut Counters,
+        deposits: &mut Vec<(u32, u64)>,
+    ) {
+        if energy_mev <= 0.0 {
+            return;
+        }
+        let cutoff = self
+            .electrons
+            .map_or(f64::INFINITY, |t| t.settings().cutoff_mev);
+        if energy_mev <= cutoff {
+            Self::deposit(deposits, c, Some(lane.voxel), energy_mev);
+        } else {
+            lane.stack.push(Particle {
+                kind: Kind::Electron,
+                energy_mev,
+                position_mm: lane.pos,
                 direction: dir,
                 primary: false,
             });
@@ -661,10 +745,18 @@ impl<'a> Simulation<'a> {
                             cos_theta,
                             electron_mev,
                         } => {
-                            Self::deposit(deposits, c, Some(lane.voxel), electron_mev);
-                            lane.energy_mev = energy_mev;
                             let (cp, sp) = lane.rng.azimuth();
-                            lane.dir = lane.dir.rotate(cos_theta, cp, sp);
+                            let new_dir = lane.dir.rotate(cos_theta, cp, sp);
+                            if self.electrons.is_some() {
+                                // The electron takes the momentum the photon lost.
+                                let p = lane.dir * lane.energy_mev - new_dir * energy_mev;
+                                let dir = p.normalized().unwrap_or(lane.dir);
+                                self.push_electron(lane, electron_mev, dir, c, deposits);
+                            } else {
+                                Self::deposit(deposits, c, Some(lane.voxel), electron_mev);
+                            }
+                            lane.energy_mev = energy_mev;
+                            lane.dir = new_dir;
                             if !self.set_energy(lane, c, deposits) {
                                 lane.flying = false;
                                 continue;
@@ -675,13 +767,38 @@ impl<'a> Simulation<'a> {
                             lane.dir = lane.dir.rotate(cos_theta, cp, sp);
                         }
                         Interaction::Photoelectric { electron_mev } => {
-                            Self::deposit(deposits, c, Some(lane.voxel), electron_mev);
+                            if self.electrons.is_some() {
+                                let cos = sample_sauter(electron_mev, &mut lane.rng);
+                                let (cp, sp) = lane.rng.azimuth();
+                                let dir = lane.dir.rotate(cos, cp, sp);
+                                self.push_electron(lane, electron_mev, dir, c, deposits);
+                            } else {
+                                Self::deposit(deposits, c, Some(lane.voxel), electron_mev);
+                            }
                             lane.flying = false;
                             continue;
                         }
                         Interaction::Pair { kinetic_mev } => {
-                            Self::deposit(deposits, c, Some(lane.voxel), kinetic_mev);
-                            Self::annihilate(lane.pos, &mut lane.rng, &mut lane.stack);
+                            if self.electrons.is_some() {
+                                // Energy shared uniformly, both along the photon direction.
+                                let f = lane.rng.uniform();
+                                let (pos, dir) = (lane.pos, lane.dir);
+                                for (kind, e) in [
+                                    (Kind::Electron, f * kinetic_mev),
+                                    (Kind::Positron, (1.0 - f) * kinetic_mev),
+                                ] {
+                                    lane.stack.push(Particle {
+                                        kind,
+                                        energy_mev: e,
+                                        position_mm: pos,
+                                        direction: dir,
+                                        primary: false,
+                                    });
+                                }
+                            } else {
+                                Self::deposit(deposits, c, Some(lane.voxel), kinetic_mev);
+                                Self::annihilate(lane.pos, &mut lane.rng, &mut lane.stack);
+                            }
                             lane.flying = false;
                             continue;
                         }

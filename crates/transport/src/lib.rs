@@ -6,10 +6,9 @@
 //!
 //! - Photons are tracked by Woodcock (delta) tracking with an energy-dependent majorant
 //!   over the media present ([`kernel`]), so a photon never walks voxel by voxel.
-//! - Electrons and positrons set in motion go through a [`kernel::ChargedParticleModel`];
-//!   the one implemented now deposits their kinetic energy where they are created, and
-//!   positrons then annihilate at rest into two 511 keV photons. Condensed-history
-//!   electron transport slots in behind the same seam.
+//! - Electrons and positrons set in motion go through a [`kernel::ChargedParticleModel`]:
+//!   either local deposition where they are created (positrons then annihilate at rest
+//!   into two 511 keV photons), or class II condensed-history transport ([`electron`]).
 //! - One history is one source event (a decay, or one source photon). Its random stream is
 //!   keyed by (seed, global history index), histories are grouped in batches for the
 //!   uncertainty, and the voxel tally is a fixed-point integer accumulator, so results are
@@ -34,6 +33,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod electron;
 pub mod kernel;
 pub mod model;
 pub mod source;

@@ -154,6 +154,11 @@ pub enum Spectrum {
         /// Photon energy \[MeV\].
         energy_mev: f64,
     },
+    /// One electron of this kinetic energy \[MeV\] (beams and point kernels).
+    MonoElectron {
+        /// Electron kinetic energy \[MeV\].
+        energy_mev: f64,
+    },
     /// One decay of a radionuclide (ICRP-107 emissions).
     Nuclide(Box<DecaySampler>),
 }
@@ -180,6 +185,7 @@ impl Source {
         let (pos, dir) = self.spatial.sample(rng);
         match &self.spectrum {
             Spectrum::Mono { energy_mev } => out(Emission::Photon(*energy_mev), pos, dir),
+            Spectrum::MonoElectron { energy_mev } => out(Emission::Electron(*energy_mev), pos, dir),
             Spectrum::Nuclide(s) => {
                 let mut first = true;
                 // Collect first so the direction draws do not interleave with the decay's.
