@@ -205,6 +205,27 @@ pub struct PhysicsSection {
     /// Rayleigh (coherent) scattering on or off; default true.
     #[serde(default = "default_true")]
     pub rayleigh: bool,
+    /// Electrons and positrons: `"condensed"` (class II condensed-history transport, the
+    /// default) or `"local"` (kinetic energy deposited where they are created; faster, and
+    /// adequate when the voxels are much larger than the electron ranges).
+    #[serde(default)]
+    pub electron_transport: ElectronTransport,
+    /// Electron and positron kinetic-energy cutoff \[keV\], also the delta-ray and
+    /// bremsstrahlung production threshold; default 10. Below it a charged particle
+    /// deposits its energy where it is.
+    #[serde(default = "default_electron_cutoff")]
+    pub electron_cutoff_kev: f64,
+}
+
+/// How electrons and positrons are treated (`[physics] electron_transport`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ElectronTransport {
+    /// Class II condensed-history transport.
+    #[default]
+    Condensed,
+    /// Local deposition where they are created.
+    Local,
 }
 
 impl Default for PhysicsSection {
@@ -212,8 +233,14 @@ impl Default for PhysicsSection {
         Self {
             photon_cutoff_kev: default_cutoff(),
             rayleigh: true,
+            electron_transport: ElectronTransport::default(),
+            electron_cutoff_kev: default_electron_cutoff(),
         }
     }
+}
+
+fn default_electron_cutoff() -> f64 {
+    10.0
 }
 
 fn default_cutoff() -> f64 {

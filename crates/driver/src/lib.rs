@@ -25,6 +25,7 @@ pub mod slurm;
 use pedisim_core::constants::JOULE_PER_MEV;
 use pedisim_io::h5::{self, AttrValue, DoseOutput, OrganRow};
 use pedisim_io::nifti_io;
+use pedisim_physics::electron::ElectronTables;
 use pedisim_physics::photon::PhotonTables;
 use pedisim_transport::kernel::{Control, CounterSum, Counters, Simulation};
 use pedisim_transport::model::VoxelModel;
@@ -124,8 +125,12 @@ pub fn execute_on(
     cancel: &AtomicBool,
 ) -> Result<RunOutcome, DriverError> {
     let tables = PhotonTables::with_options(&plan.materials, plan.rayleigh)?;
+    let electrons = electron_tables(plan)?;
     let model = VoxelModel::new(&plan.phantom)?;
-    let sim = Simulation::new(&model, &tables, &plan.source, plan.settings.clone());
+    let mut sim = Simulation::new(&model, &tables, &plan.source, plan.settings.clone());
+    if let Some(e) = &electrons {
+        sim = sim.with_electrons(e)?;
+    }
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(plan.threads)
         .build()
@@ -407,6 +412,14 @@ impl RunCost {
     }
 }
 
+/// The electron tables of a plan that transports electrons (None for local deposition).
+fn electron_tables(plan: &Plan) -> Result<Option<ElectronTables>, DriverError> {
+    Ok(match plan.electrons {
+        Some(s) => Some(ElectronTables::new(&plan.materials, s)?),
+        None => None,
+    })
+}
+
 /// Histories in a pilot (fewer if the run has fewer).
 pub const PILOT_HISTORIES: u64 = 20_000;
 
@@ -417,8 +430,12 @@ pub const PILOT_HISTORIES: u64 = 20_000;
 pub fn pilot_cost(plan: &Plan) -> Result<RunCost, DriverError> {
     let t0 = Instant::now();
     let tables = PhotonTables::with_options(&plan.materials, plan.rayleigh)?;
+    let electrons = electron_tables(plan)?;
     let model = VoxelModel::new(&plan.phantom)?;
-    let sim = Simulation::new(&model, &tables, &plan.source, plan.settings.clone());
+    let mut sim = Simulation::new(&model, &tables, &plan.source, plan.settings.clone());
+    if let Some(e) = &electrons {
+        sim = sim.with_electrons(e)?;
+    }
     let tally = EnergyTally::new(plan.phantom.grid.len());
     let setup_seconds = t0.elapsed().as_secs_f64();
     let n = PILOT_HISTORIES.min(plan.histories()).max(1);

@@ -2,12 +2,14 @@
 //! the file, the key or the voxel and what was expected. Nothing is simulated or written
 //! before the whole plan is valid.
 
+use crate::config::ElectronTransport;
 use crate::config::{LabelTableFile, RunConfig};
 use crate::DriverError;
 use pedisim_core::{GridGeometry, Vec3};
 use pedisim_io::nifti_io;
 use pedisim_phantom::builtin::{box_phantom, slab_phantom, sphere_phantom, Slab};
 use pedisim_phantom::{LabelEntry, Phantom};
+use pedisim_physics::electron::{ElectronSettings, MIN_CUTOFF_MEV};
 use pedisim_physics::material::{Material, MaterialDb};
 use pedisim_physics::nuclide::DecaySampler;
 use pedisim_transport::kernel::{ChargedParticleModel, Settings};
@@ -35,6 +37,9 @@ pub struct Plan {
     pub settings: Settings,
     /// Rayleigh scattering on or off.
     pub rayleigh: bool,
+    /// Electron physics settings when electrons are transported (condensed history);
+    /// None for local deposition.
+    pub electrons: Option<ElectronSettings>,
     /// Number of batches.
     pub batches: u64,
     /// Histories per batch (histories = batches x histories_per_batch).
@@ -173,6 +178,42 @@ pub fn plan(config: RunConfig, config_path: &Path) -> Result<Plan, DriverError> 
             ));
         }
     }
+    let electrons = match config.physics.electron_transport {
+        ElectronTransport::Local => None,
+        ElectronTransport::Condensed => {
+            let kev = config.physics.electron_cutoff_kev;
+            if !(kev.is_finite() && kev >= MIN_CUTOFF_MEV * 1e3 && kev < 1000.0) {
+                return Err(cfg_err(
+                    f,
+                    format!("[physics] electron_cutoff_kev = {kev}: expected a value from 1 keV to below 1000 keV"),
+                ));
+            }
+            let top_mev = max_source_energy_mev(&source);
+            if kev * 1e-3 >= top_mev {
+                return Err(cfg_err(
+                    f,
+                    format!(
+                        "[physics] electron_cutoff_kev = {kev}: at or above the highest energy the source emits ({} keV), so no electron would be transported; lower it or set electron_transport = \"local\"",
+                        top_mev * 1e3
+                    ),
+                ));
+            }
+            if let Some(m) = materials
+                .iter()
+                .find(|m| !m.is_vacuum() && m.mean_excitation_ev.is_none())
+            {
+                return Err(cfg_err(
+                    f,
+                    format!("material '{}': no mean excitation energy (mean_excitation_ev, in eV), which electron transport needs for the stopping power; add it or set [physics] electron_transport = \"local\"", m.name),
+                ));
+            }
+            Some(ElectronSettings {
+                cutoff_mev: kev * 1e-3,
+                delta_threshold_mev: kev * 1e-3,
+                brems_threshold_mev: kev * 1e-3,
+            })
+        }
+    };
     let output = config.output.path.clone();
     if output.as_os_str().is_empty() || output.is_dir() {
         return Err(cfg_err(
@@ -192,10 +233,15 @@ pub fn plan(config: RunConfig, config_path: &Path) -> Result<Plan, DriverError> 
     Ok(Plan {
         settings: Settings {
             photon_cutoff_mev: cutoff_kev * 1e-3,
-            charged: ChargedParticleModel::LocalDeposition,
+            charged: if electrons.is_some() {
+                ChargedParticleModel::CondensedHistory
+            } else {
+                ChargedParticleModel::LocalDeposition
+            },
             ..Settings::default()
         },
         rayleigh: config.physics.rayleigh,
+        electrons,
         batches: run.batches,
         histories_per_batch,
         seed: run.seed,
@@ -208,6 +254,15 @@ pub fn plan(config: RunConfig, config_path: &Path) -> Result<Plan, DriverError> 
         source,
         config,
     })
+}
+
+/// The highest kinetic energy \[MeV\] of any particle the source emits (photons included:
+/// they set electrons in motion up to their energy).
+fn max_source_energy_mev(source: &Source) -> f64 {
+    match &source.spectrum {
+        Spectrum::Mono { energy_mev } | Spectrum::MonoElectron { energy_mev } => *energy_mev,
+        Spectrum::Nuclide(s) => s.max_energy_mev(),
+    }
 }
 
 /// Rejects keys that do not apply to a kind.

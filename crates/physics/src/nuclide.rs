@@ -290,6 +290,7 @@ pub struct DecaySampler {
     spectrum: Option<SpectrumSampler>,
     beta_minus_branches: LineSampler,
     beta_plus_branches: LineSampler,
+    max_energy_mev: f64,
 }
 
 impl DecaySampler {
@@ -310,7 +311,20 @@ impl DecaySampler {
         } else {
             SpectrumSampler::new(&d.beta_spectrum)
         };
+        let max_energy_mev = [
+            &d.gamma,
+            &d.xray,
+            &d.auger,
+            &d.internal_conversion,
+            &d.beta_minus,
+            &d.beta_plus,
+            &d.beta_spectrum,
+        ]
+        .iter()
+        .flat_map(|v| v.iter().map(|p| p[0]))
+        .fold(0.0, f64::max);
         Ok(Self {
+            max_energy_mev,
             name: name.to_string(),
             photons: LineSampler::new(&photons),
             electrons: LineSampler::new(&electrons),
@@ -321,6 +335,12 @@ impl DecaySampler {
             beta_minus_branches: LineSampler::new(&d.beta_minus),
             beta_plus_branches: LineSampler::new(&d.beta_plus),
         })
+    }
+
+    /// The highest energy \[MeV\] of any emission of the nuclide (line, beta branch or
+    /// beta-spectrum point; alphas excluded).
+    pub fn max_energy_mev(&self) -> f64 {
+        self.max_energy_mev
     }
 
     /// Mean beta kinetic energy \[MeV\] per beta particle as this sampler draws it (from the

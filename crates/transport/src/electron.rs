@@ -31,6 +31,14 @@
 //! **Deposits.** The continuous loss of a step is deposited at the hinge (a uniformly
 //! distributed point of the step); a particle falling below the cutoff deposits its
 //! kinetic energy where it stops, and a positron then annihilates at rest.
+//!
+//! **Range rejection.** A particle whose residual range (the path length it would travel
+//! with the restricted stopping power, longer than any straight distance it can cover) is
+//! shorter than the distance to the nearest face of its voxel deposits its kinetic energy
+//! in that voxel at once (a positron then annihilates at rest). This changes no voxel's
+//! dose except through the bremsstrahlung such a particle would have radiated out of the
+//! voxel: below 1 MeV in water less than 0.4 % of its energy (ESTAR radiation yield), a
+//! fraction of a per cent of the electron dose.
 
 use crate::kernel::{Counters, Kind, Lane, Particle, Simulation};
 use pedisim_core::constants::ELECTRON_MASS_MEV;
@@ -125,6 +133,20 @@ impl<'a> Simulation<'a> {
         }
     }
 
+    /// Distance \[mm\] from a grid-frame point inside the grid to the nearest face of its
+    /// voxel.
+    #[inline]
+    fn distance_to_faces(m: &crate::model::VoxelModel, pos: Vec3) -> f64 {
+        let p = pos.to_array();
+        let mut d = f64::INFINITY;
+        for (a, &x) in p.iter().enumerate() {
+            let w = m.grid.voxel_mm[a];
+            let f = x - (x * m.inv_voxel_mm[a]).floor() * w;
+            d = d.min(f).min(w - f);
+        }
+        d
+    }
+
     /// Energy leaving the grid with a charged particle (a positron takes its annihilation
     /// energy with it).
     fn escape(c: &mut Counters, kind: Kind, e: f64) {
@@ -182,8 +204,17 @@ impl<'a> Simulation<'a> {
                 pos += dir * (t + NUDGE_MM);
                 continue;
             }
-            // --- The step, in g/cm^2.
+            // --- Range rejection: a particle whose residual range (a path length, longer than
+            // any straight distance it can cover) ends inside its voxel stays there.
             let range = tables.range_g_cm2(mat, charge, e);
+            if range * 10.0 / rho < Self::distance_to_faces(m, pos) {
+                Self::deposit(deposits, c, Some(v), e);
+                if p.kind == Kind::Positron {
+                    Self::annihilate(pos, &mut lane.rng, &mut lane.stack);
+                }
+                return;
+            }
+            // --- The step, in g/cm^2.
             let el = tables.elastic(mat, e);
             let stopping = tables.restricted_stopping_mev_cm2_g(mat, charge, e);
             let sigma_el = el.total_cm2_g();
