@@ -150,7 +150,10 @@ pub fn verify_run_file(run: &ExpandedRun, path: &Path) -> bool {
     }
     let ok = || -> Option<bool> {
         let v = h5::read_attr_string(path, "/", "format_version").ok()?;
-        if v.split('.').next()? != "1" {
+        // Layouts before 1.3 come from versions without electron transport, whose results
+        // a configuration without [physics] electron_transport no longer means.
+        let (major, minor) = v.split_once('.')?;
+        if major != "1" || minor.parse::<u32>().ok()? < 3 {
             return Some(false);
         }
         let text = h5::read_attr_string(path, "/", "config_toml").ok()?;

@@ -347,6 +347,15 @@ pub fn execute_on(
             "real_interactions".into(),
             AttrValue::U64(c.real_interactions),
         ),
+        ("electron_steps".into(), AttrValue::U64(c.electron_steps)),
+        (
+            "electron_deposited_energy_mev".into(),
+            AttrValue::F64(c.electron_deposited_mev),
+        ),
+        (
+            "bremsstrahlung_escaped_energy_mev".into(),
+            AttrValue::F64(c.brems_escaped_mev),
+        ),
         (
             "histories_per_second".into(),
             AttrValue::F64((c.histories - done_before) as f64 / wall_seconds.max(1e-9)),

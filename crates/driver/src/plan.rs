@@ -182,7 +182,7 @@ pub fn plan(config: RunConfig, config_path: &Path) -> Result<Plan, DriverError> 
         ElectronTransport::Local => None,
         ElectronTransport::Condensed => {
             let kev = config.physics.electron_cutoff_kev;
-            if !(kev.is_finite() && kev >= MIN_CUTOFF_MEV * 1e3 && kev < 1000.0) {
+            if !(kev.is_finite() && (MIN_CUTOFF_MEV * 1e3..1000.0).contains(&kev)) {
                 return Err(cfg_err(
                     f,
                     format!("[physics] electron_cutoff_kev = {kev}: expected a value from 1 keV to below 1000 keV"),

@@ -73,7 +73,7 @@ fn check_invariants(p: &Path, dims: [usize; 3], histories: u64) -> Vec<f64> {
     assert_eq!(h5::read_attr_u64(p, "/", "histories").unwrap(), histories);
     assert_eq!(
         h5::read_attr_string(p, "/", "format_version").unwrap(),
-        "1.2"
+        "1.3"
     );
     assert_eq!(
         h5::read_attr_string(p, "/", "pedisim_version").unwrap(),
@@ -735,7 +735,8 @@ fn nuclides_lists_tc99m() {
 
 /// A material defined in the config (`[materials.NAME]`) is used with its own composition
 /// and density: a pencil beam through 5 cm of "water at 2 g/cm3" is attenuated as
-/// exp(-mu/rho rho t) with mu/rho(water, 100 keV) = 0.1707 cm2/g (NIST).
+/// exp(-mu/rho rho t) with mu/rho(water, 100 keV) = 0.1707 cm2/g (NIST). Without a mean
+/// excitation energy the material is refused before the run (electron transport needs it).
 #[test]
 fn config_defined_material_is_used() {
     let dir = tempfile::tempdir().unwrap();
@@ -764,6 +765,19 @@ composition = {{ H = 0.111894, O = 0.888106 }}
 "#,
         run_section(20_000, 11),
         toml_path(&out)
+    );
+    let cfg = write(dir.path(), "dense.toml", &config);
+    let refused = run_config(dir.path(), &cfg, &[]);
+    assert_ne!(refused.code, Some(0));
+    assert!(
+        refused.stderr.contains("dense_water") && refused.stderr.contains("mean_excitation_ev"),
+        "{}",
+        refused.stderr
+    );
+    assert!(!out.exists());
+    let config = config.replace(
+        "density_g_cm3 = 2.0\n",
+        "density_g_cm3 = 2.0\nmean_excitation_ev = 75.0\n",
     );
     let cfg = write(dir.path(), "dense.toml", &config);
     run_config(dir.path(), &cfg, &[]).assert_success();

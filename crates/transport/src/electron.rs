@@ -133,6 +133,20 @@ impl<'a> Simulation<'a> {
         }
     }
 
+    /// Deposits energy of an electron or positron (also counted in `electron_deposited_mev`).
+    #[inline]
+    fn deposit_electron(
+        deposits: &mut Vec<(u32, u64)>,
+        c: &mut Counters,
+        voxel: Option<usize>,
+        e: f64,
+    ) {
+        if voxel.is_some() {
+            c.electron_deposited_mev += e;
+        }
+        Self::deposit(deposits, c, voxel, e);
+    }
+
     /// Distance \[mm\] from a grid-frame point inside the grid to the nearest face of its
     /// voxel.
     #[inline]
@@ -189,7 +203,7 @@ impl<'a> Simulation<'a> {
             let med = m.medium[v];
             let (mat, rho) = self.medium_of(med as usize);
             if e <= cutoff {
-                Self::deposit(deposits, c, Some(v), e);
+                Self::deposit_electron(deposits, c, Some(v), e);
                 if p.kind == Kind::Positron {
                     Self::annihilate(pos, &mut lane.rng, &mut lane.stack);
                 }
@@ -208,13 +222,14 @@ impl<'a> Simulation<'a> {
             // any straight distance it can cover) ends inside its voxel stays there.
             let range = tables.range_g_cm2(mat, charge, e);
             if range * 10.0 / rho < Self::distance_to_faces(m, pos) {
-                Self::deposit(deposits, c, Some(v), e);
+                Self::deposit_electron(deposits, c, Some(v), e);
                 if p.kind == Kind::Positron {
                     Self::annihilate(pos, &mut lane.rng, &mut lane.stack);
                 }
                 return;
             }
             // --- The step, in g/cm^2.
+            c.electron_steps += 1;
             let el = tables.elastic(mat, e);
             let stopping = tables.restricted_stopping_mev_cm2_g(mat, charge, e);
             let sigma_el = el.total_cm2_g();
@@ -246,7 +261,7 @@ impl<'a> Simulation<'a> {
                 let travelled = d1 / mm_per_g_cm2;
                 let e_new = tables.energy_after(mat, charge, e, travelled);
                 let loss_pos = pos + dir * (0.5 * d1);
-                Self::deposit(deposits, c, m.voxel_at(loss_pos).or(Some(v)), e - e_new);
+                Self::deposit_electron(deposits, c, m.voxel_at(loss_pos).or(Some(v)), e - e_new);
                 e = e_new;
                 pos += dir * d1;
                 if stop1 == Stop::Exit {
@@ -266,7 +281,7 @@ impl<'a> Simulation<'a> {
             if stop2 != Stop::Done {
                 let travelled = tau + d2 / mm_per_g_cm2;
                 let e_new = tables.energy_after(mat, charge, e, travelled);
-                Self::deposit(deposits, c, hinge_voxel, e - e_new);
+                Self::deposit_electron(deposits, c, hinge_voxel, e - e_new);
                 e = e_new;
                 pos = hinge + dir * d2;
                 if stop2 == Stop::Exit {
@@ -275,7 +290,7 @@ impl<'a> Simulation<'a> {
                 pos += dir * NUDGE_MM;
                 continue;
             }
-            Self::deposit(deposits, c, hinge_voxel, e - e_end);
+            Self::deposit_electron(deposits, c, hinge_voxel, e - e_end);
             e = e_end;
             pos = hinge + dir * d2;
             if !hard || e <= cutoff {
@@ -301,6 +316,7 @@ impl<'a> Simulation<'a> {
                     position_mm: pos,
                     direction: delta_dir,
                     primary: false,
+                    brems: false,
                 });
                 dir = dir.rotate(cos_p, cp, sp);
                 e -= w;
@@ -314,6 +330,7 @@ impl<'a> Simulation<'a> {
                     position_mm: pos,
                     direction: dir.rotate(cos, cp, sp),
                     primary: false,
+                    brems: true,
                 });
                 e -= k;
             } else if r < s_el + sd + sb + sa {
@@ -331,6 +348,7 @@ impl<'a> Simulation<'a> {
                         position_mm: pos,
                         direction: d,
                         primary: false,
+                        brems: false,
                     });
                 }
                 return;

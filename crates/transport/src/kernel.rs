@@ -87,6 +87,8 @@ pub struct Particle {
     pub direction: Vec3,
     /// True for a source photon that has not interacted yet.
     pub primary: bool,
+    /// True for a bremsstrahlung photon (and the photons it becomes by scattering).
+    pub brems: bool,
 }
 
 /// Run counters, all totals over the histories run.
@@ -111,6 +113,15 @@ pub struct Counters {
     pub woodcock_steps: u64,
     /// Real photon interactions.
     pub real_interactions: u64,
+    /// Condensed-history steps of electrons and positrons.
+    pub electron_steps: u64,
+    /// Energy deposited by electrons and positrons \[MeV\] (part of `deposited_mev`):
+    /// their continuous losses and what they deposit when they stop (or, with local
+    /// deposition, all their kinetic energy).
+    pub electron_deposited_mev: f64,
+    /// Energy carried out of the grid by bremsstrahlung photons and their scattered
+    /// descendants \[MeV\] (part of `escaped_mev`).
+    pub brems_escaped_mev: f64,
 }
 
 impl Counters {
@@ -125,6 +136,9 @@ impl Counters {
         self.primary_photons += o.primary_photons;
         self.woodcock_steps += o.woodcock_steps;
         self.real_interactions += o.real_interactions;
+        self.electron_steps += o.electron_steps;
+        self.electron_deposited_mev += o.electron_deposited_mev;
+        self.brems_escaped_mev += o.brems_escaped_mev;
     }
 }
 
@@ -147,6 +161,9 @@ pub struct CounterSum {
     primary_photons: u64,
     woodcock_steps: u64,
     real_interactions: u64,
+    electron_steps: u64,
+    electron_deposited_q: u128,
+    brems_escaped_q: u128,
 }
 
 /// Quanta per MeV of [`CounterSum`] energies (2^40).
@@ -158,7 +175,7 @@ fn counter_quanta(e_mev: f64) -> u128 {
 
 impl CounterSum {
     /// Number of `u64` words of [`CounterSum::to_words`].
-    pub const WORDS: usize = 13;
+    pub const WORDS: usize = 18;
 
     /// Adds the counters of one work unit (rounded to quanta once).
     pub fn add(&mut self, c: &Counters) {
@@ -172,6 +189,9 @@ impl CounterSum {
             primary_photons: c.primary_photons,
             woodcock_steps: c.woodcock_steps,
             real_interactions: c.real_interactions,
+            electron_steps: c.electron_steps,
+            electron_deposited_q: counter_quanta(c.electron_deposited_mev),
+            brems_escaped_q: counter_quanta(c.brems_escaped_mev),
         });
     }
 
@@ -186,6 +206,9 @@ impl CounterSum {
         self.primary_photons += o.primary_photons;
         self.woodcock_steps += o.woodcock_steps;
         self.real_interactions += o.real_interactions;
+        self.electron_steps += o.electron_steps;
+        self.electron_deposited_q += o.electron_deposited_q;
+        self.brems_escaped_q += o.brems_escaped_q;
     }
 
     /// The totals as [`Counters`] (energies in MeV).
@@ -201,6 +224,9 @@ impl CounterSum {
             primary_photons: self.primary_photons,
             woodcock_steps: self.woodcock_steps,
             real_interactions: self.real_interactions,
+            electron_steps: self.electron_steps,
+            electron_deposited_mev: mev(self.electron_deposited_q),
+            brems_escaped_mev: mev(self.brems_escaped_q),
         }
     }
 
@@ -211,6 +237,8 @@ impl CounterSum {
         let [d0, d1] = split(self.deposited_q);
         let [s0, s1] = split(self.escaped_q);
         let [c0, c1] = split(self.cutoff_q);
+        let [ed0, ed1] = split(self.electron_deposited_q);
+        let [be0, be1] = split(self.brems_escaped_q);
         [
             self.histories,
             e0,
@@ -225,6 +253,11 @@ impl CounterSum {
             self.primary_photons,
             self.woodcock_steps,
             self.real_interactions,
+            self.electron_steps,
+            ed0,
+            ed1,
+            be0,
+            be1,
         ]
     }
 
@@ -241,6 +274,9 @@ impl CounterSum {
             primary_photons: w[10],
             woodcock_steps: w[11],
             real_interactions: w[12],
+            electron_steps: w[13],
+            electron_deposited_q: join(w[14], w[15]),
+            brems_escaped_q: join(w[16], w[17]),
         }
     }
 }
@@ -297,6 +333,8 @@ pub(crate) struct Lane {
     dir: Vec3,
     energy_mev: f64,
     uncollided: bool,
+    /// The photon in flight is bremsstrahlung (or a scattered descendant).
+    brems: bool,
     idx: EnergyIndex,
     mu_max: f64,
     inv_mu_max: f64,
@@ -314,6 +352,7 @@ impl Lane {
             dir: Vec3::default(),
             energy_mev: 0.0,
             uncollided: false,
+            brems: false,
             idx: EnergyIndex { bin: 0, frac: 0.0 },
             mu_max: 0.0,
             inv_mu_max: 0.0,
@@ -582,6 +621,7 @@ impl<'a> Simulation<'a> {
                 position_mm: pos,
                 direction: dir,
                 primary: kind == Kind::Photon,
+                brems: false,
             });
         });
     }
@@ -624,6 +664,9 @@ impl<'a> Simulation<'a> {
                 let v = self.model.voxel_at(p.position_mm);
                 if p.energy_mev > 0.0 {
                     Self::deposit(deposits, c, v, p.energy_mev);
+                    if v.is_some() && p.kind != Kind::Heavy {
+                        c.electron_deposited_mev += p.energy_mev;
+                    }
                 }
                 if p.kind == Kind::Positron {
                     Self::annihilate(p.position_mm, &mut lane.rng, &mut lane.stack);
@@ -642,6 +685,7 @@ impl<'a> Simulation<'a> {
                 position_mm: pos,
                 direction: dir,
                 primary: false,
+                brems: false,
             });
         }
     }
@@ -664,6 +708,7 @@ impl<'a> Simulation<'a> {
             .map_or(f64::INFINITY, |t| t.settings().cutoff_mev);
         if energy_mev <= cutoff {
             Self::deposit(deposits, c, Some(lane.voxel), energy_mev);
+            c.electron_deposited_mev += energy_mev;
         } else {
             lane.stack.push(Particle {
                 kind: Kind::Electron,
@@ -671,6 +716,7 @@ impl<'a> Simulation<'a> {
                 position_mm: lane.pos,
                 direction: dir,
                 primary: false,
+                brems: false,
             });
         }
     }
@@ -714,6 +760,9 @@ impl<'a> Simulation<'a> {
             }
             None => {
                 c.escaped_mev += lane.energy_mev;
+                if lane.brems {
+                    c.brems_escaped_mev += lane.energy_mev;
+                }
                 if lane.uncollided {
                     c.uncollided_escapes += 1;
                 }
@@ -793,6 +842,7 @@ impl<'a> Simulation<'a> {
                                         position_mm: pos,
                                         direction: dir,
                                         primary: false,
+                                        brems: false,
                                     });
                                 }
                             } else {
@@ -820,11 +870,15 @@ impl<'a> Simulation<'a> {
                 lane.dir = p.direction;
                 lane.energy_mev = p.energy_mev;
                 lane.uncollided = p.primary;
+                lane.brems = p.brems;
                 if self.model.voxel_at(lane.pos).is_none() {
                     match self.model.entry_distance(lane.pos, lane.dir) {
                         Some(t) => lane.pos += lane.dir * (t + 1e-9),
                         None => {
                             c.escaped_mev += lane.energy_mev;
+                            if lane.brems {
+                                c.brems_escaped_mev += lane.energy_mev;
+                            }
                             if lane.uncollided {
                                 c.uncollided_escapes += 1;
                             }

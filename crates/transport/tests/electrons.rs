@@ -256,6 +256,20 @@ fn energy_is_conserved_with_condensed_history() {
         let err = (c.emitted_mev - c.deposited_mev - c.escaped_mev).abs();
         assert!(err < 1e-9 * c.emitted_mev, "{nuclide}: {c:?}");
         assert!(c.deposited_mev > 0.2 * c.emitted_mev, "{nuclide}: {c:?}");
+        // Electron counters: parts of the totals, and non-trivial for these beta emitters.
+        assert!(
+            c.electron_steps > 0 && c.electron_deposited_mev > 0.0,
+            "{nuclide}: {c:?}"
+        );
+        assert!(
+            c.electron_deposited_mev <= c.deposited_mev,
+            "{nuclide}: {c:?}"
+        );
+        assert!(c.brems_escaped_mev <= c.escaped_mev, "{nuclide}: {c:?}");
+        if nuclide == "Y-90" {
+            // A 20 mm phantom lets part of the bremsstrahlung of 0.93 MeV betas escape.
+            assert!(c.brems_escaped_mev > 0.0, "{c:?}");
+        }
     }
 }
 
