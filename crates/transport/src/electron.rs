@@ -9,8 +9,8 @@
 //!
 //! **Mixed elastic scattering** (PENELOPE's scheme: Baro, Sempau, Fernandez-Varea and
 //! Salvat, Nucl. Instrum. Meth. B 100 (1995) 31). The mean free path between hard elastic
-//! events is lambda_h = max(lambda_el, min(C1 lambda_1, C2 E / S)) with C1 = C2 =
-//! [`C1_ELASTIC`]; the cut angle follows from it. The soft deflection is applied at a
+//! events is lambda_h = max(lambda_el, min(C1 lambda_1, C2 E / S)) with C1 =
+//! [`C1_ELASTIC`] and C2 = [`C2_ENERGY`]; the cut angle follows from it. The soft deflection is applied at a
 //! random point of the step (the "random hinge"), which reproduces the spatial spread of
 //! the exact multiple-scattering solution to second order in the step length. Neither the
 //! step nor the angular distribution depends on the voxel size: this is the voxel-size
@@ -48,10 +48,14 @@ use pedisim_physics::electron::{
     sample_soft_deflection, Charge, ElectronTables,
 };
 
-/// PENELOPE's C1 and C2 (the same value for both): the hard elastic mean free path is at
-/// most this fraction of the first transport mean free path and of the energy / stopping
-/// power. PENELOPE recommends 0.01-0.1.
-pub const C1_ELASTIC: f64 = 0.05;
+/// PENELOPE's C1: the hard elastic mean free path is at most this fraction of the first
+/// transport mean free path (PENELOPE allows up to 0.2). Depth doses and point kernels are
+/// unchanged within statistics from 0.01 to 0.2 (docs/validation.md 6b).
+pub const C1_ELASTIC: f64 = 0.2;
+
+/// PENELOPE's C2: the hard elastic mean free path is at most this fraction of E / S (the
+/// largest average fractional energy loss between hard elastic events).
+pub const C2_ENERGY: f64 = 0.05;
 
 /// Longest step, in hard elastic mean free paths.
 const MAX_STEP_HARD_MFP: f64 = 2.0;
@@ -234,7 +238,7 @@ impl<'a> Simulation<'a> {
             let stopping = tables.restricted_stopping_mev_cm2_g(mat, charge, e);
             let sigma_el = el.total_cm2_g();
             let sigma_h =
-                sigma_el.min((el.transport_cm2_g() / C1_ELASTIC).max(stopping / (C1_ELASTIC * e)));
+                sigma_el.min((el.transport_cm2_g() / C1_ELASTIC).max(stopping / (C2_ENERGY * e)));
             let u_cut = el.cut_for_hard(sigma_h);
             let s_max = range.min(MAX_STEP_HARD_MFP / sigma_h);
             let hard_at = |t: f64| -> f64 {
