@@ -506,6 +506,34 @@ impl ElasticModel {
     }
 }
 
+/// The tabulated quantities of one material at one energy (see [`ElectronTables::at`]).
+#[derive(Clone, Copy, Debug)]
+pub struct PointData {
+    /// Residual range with the restricted stopping power \[g/cm^2\].
+    pub range_g_cm2: f64,
+    /// Restricted stopping power \[MeV cm^2/g\].
+    pub stopping_mev_cm2_g: f64,
+    /// The elastic model.
+    pub elastic: ElasticModel,
+    /// Hard collision (delta-ray) cross section \[cm^2/g\].
+    pub delta_cm2_g: f64,
+    /// Hard bremsstrahlung cross section \[cm^2/g\].
+    pub brems_cm2_g: f64,
+    /// Annihilation-in-flight cross section \[cm^2/g\] (0 for electrons).
+    pub annihilation_cm2_g: f64,
+}
+
+impl PointData {
+    /// Total cross section \[cm^2/g\] of the hard events with elastic cut `u_cut`.
+    #[inline]
+    pub fn hard_total_cm2_g(&self, u_cut: f64) -> f64 {
+        self.elastic.hard_cm2_g(u_cut)
+            + self.delta_cm2_g
+            + self.brems_cm2_g
+            + self.annihilation_cm2_g
+    }
+}
+
 /// Samples cos(theta) of a soft deflection with first moment `mean_mu` = <cos theta> and
 /// second Legendre moment `mean_p2` = <P2(cos theta)>, from the artificial distribution of
 /// PENELOPE's mixed scheme (Baro et al., Nucl. Instrum. Meth. B 100 (1995) 31; PENELOPE
@@ -797,6 +825,33 @@ impl ElectronTables {
                 0.0
             },
         )
+    }
+
+    /// Everything a condensed-history step needs at one energy, with one grid lookup.
+    #[inline]
+    pub fn at(&self, mat: usize, c: Charge, t_mev: f64) -> PointData {
+        let m = self.mat(mat);
+        let idx = self.grid.index(t_mev);
+        let (beta2, gamma, _) = kinematics(t_mev);
+        PointData {
+            range_g_cm2: if t_mev <= self.settings.cutoff_mev {
+                0.0
+            } else {
+                Self::lin(&m.range[c as usize], idx)
+            },
+            stopping_mev_cm2_g: Self::lin(&m.stopping[c as usize], idx),
+            elastic: ElasticModel {
+                k_cm2_g: m.elastic_k / (beta2 * beta2 * gamma * gamma),
+                screening: Self::lin(&m.screening, idx),
+            },
+            delta_cm2_g: Self::lin(&m.sigma_delta[c as usize], idx),
+            brems_cm2_g: Self::lin(&m.sigma_brems, idx),
+            annihilation_cm2_g: if c == Charge::Positron {
+                Self::lin(&m.sigma_annihilation, idx)
+            } else {
+                0.0
+            },
+        }
     }
 
     /// The Wentzel elastic model of material `mat` at `t_mev`.
@@ -1344,20 +1399,5 @@ mod tests {
                 r[0], c, 100.0 * (c / r[1] - 1.0), rad, 100.0 * (rad / r[2] - 1.0), d, r[5], range, 100.0 * (range / r[4] - 1.0)
             );
         }
-    }
-}
-#[cfg(test)]
-mod timing {
-    #[test]
-    #[ignore]
-    fn build_time() {
-        let db = crate::material::MaterialDb::builtin().unwrap();
-        let mats: Vec<_> = ["soft_tissue", "air", "cortical_bone"]
-            .iter()
-            .map(|m| db.get(m).unwrap().clone())
-            .collect();
-        let t = std::time::Instant::now();
-        let _ = super::ElectronTables::new(&mats, Default::default()).unwrap();
-        println!("3 materials: {:.3} s", t.elapsed().as_secs_f64());
     }
 }

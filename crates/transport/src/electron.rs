@@ -224,7 +224,8 @@ impl<'a> Simulation<'a> {
             }
             // --- Range rejection: a particle whose residual range (a path length, longer than
             // any straight distance it can cover) ends inside its voxel stays there.
-            let range = tables.range_g_cm2(mat, charge, e);
+            let here = tables.at(mat, charge, e);
+            let range = here.range_g_cm2;
             if range * 10.0 / rho < Self::distance_to_faces(m, pos) {
                 Self::deposit_electron(deposits, c, Some(v), e);
                 if p.kind == Kind::Positron {
@@ -234,26 +235,30 @@ impl<'a> Simulation<'a> {
             }
             // --- The step, in g/cm^2.
             c.electron_steps += 1;
-            let el = tables.elastic(mat, e);
-            let stopping = tables.restricted_stopping_mev_cm2_g(mat, charge, e);
+            let el = here.elastic;
+            let stopping = here.stopping_mev_cm2_g;
             let sigma_el = el.total_cm2_g();
             let sigma_h =
                 sigma_el.min((el.transport_cm2_g() / C1_ELASTIC).max(stopping / (C2_ENERGY * e)));
             let u_cut = el.cut_for_hard(sigma_h);
             let s_max = range.min(MAX_STEP_HARD_MFP / sigma_h);
-            let hard_at = |t: f64| -> f64 {
-                let (sd, sb, sa) = tables.hard_cm2_g(mat, charge, t);
-                tables.elastic(mat, t).hard_cm2_g(u_cut) + sd + sb + sa
-            };
-            let e_low = tables.energy_after(mat, charge, e, s_max);
-            let sigma_max = hard_at(e).max(hard_at(e_low.max(cutoff))) * 1.02;
+            let e_low = tables.energy_at_range(mat, charge, range - s_max);
+            let sigma_max = here.hard_total_cm2_g(u_cut).max(
+                tables
+                    .at(mat, charge, e_low.max(cutoff))
+                    .hard_total_cm2_g(u_cut),
+            ) * 1.02;
             let t_hard = lane.rng.exponential() / sigma_max;
             let (s, hard) = if t_hard < s_max {
                 (t_hard, true)
             } else {
                 (s_max, false)
             };
-            let e_end = tables.energy_after(mat, charge, e, s);
+            let e_end = if s >= range {
+                cutoff.min(e)
+            } else {
+                tables.energy_at_range(mat, charge, range - s).min(e)
+            };
             let mid = tables.elastic(mat, 0.5 * (e + e_end));
             let (t1, t2) = mid.soft_transport_cm2_g(u_cut);
             let tau = lane.rng.uniform() * s;
@@ -301,9 +306,10 @@ impl<'a> Simulation<'a> {
                 continue;
             }
             // --- A hard event (or a delta event of the majorant).
-            let el_end = tables.elastic(mat, e);
+            let end = tables.at(mat, charge, e);
+            let el_end = end.elastic;
             let s_el = el_end.hard_cm2_g(u_cut);
-            let (sd, sb, sa) = tables.hard_cm2_g(mat, charge, e);
+            let (sd, sb, sa) = (end.delta_cm2_g, end.brems_cm2_g, end.annihilation_cm2_g);
             let r = lane.rng.uniform() * sigma_max;
             if r < s_el {
                 let u = el_end.sample_hard(u_cut, &mut lane.rng);
