@@ -154,7 +154,7 @@ impl<'a> Simulation<'a> {
     /// Distance \[mm\] from a grid-frame point inside the grid to the nearest face of its
     /// voxel.
     #[inline]
-    fn distance_to_faces(m: &crate::model::VoxelModel, pos: Vec3) -> f64 {
+    pub(crate) fn distance_to_faces(m: &crate::model::VoxelModel, pos: Vec3) -> f64 {
         let p = pos.to_array();
         let mut d = f64::INFINITY;
         for (a, &x) in p.iter().enumerate() {

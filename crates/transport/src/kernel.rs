@@ -20,7 +20,7 @@ use crate::TransportError;
 use pedisim_core::constants::ELECTRON_MASS_MEV;
 use pedisim_core::rng::{domain, StreamRng};
 use pedisim_core::Vec3;
-use pedisim_physics::electron::{sample_sauter, ElectronTables};
+use pedisim_physics::electron::{sample_sauter, Charge, ElectronTables};
 use pedisim_physics::nuclide::Emission;
 use pedisim_physics::photon::{EnergyIndex, Interaction, PhotonTables, N_ENERGY};
 use rayon::prelude::*;
@@ -696,25 +696,35 @@ impl<'a> Simulation<'a> {
         &self,
         lane: &mut Lane,
         energy_mev: f64,
-        dir: Vec3,
+        dir: impl FnOnce(&mut Lane) -> Vec3,
         c: &mut Counters,
         deposits: &mut Vec<(u32, u64)>,
     ) {
         if energy_mev <= 0.0 {
             return;
         }
-        let cutoff = self
-            .electrons
-            .map_or(f64::INFINITY, |t| t.settings().cutoff_mev);
-        if energy_mev <= cutoff {
+        // Below the cutoff, or unable to leave the voxel (range rejection, as in
+        // `electron::condensed_history`, checked here to save the stack round trip).
+        let stays = match self.electrons {
+            None => true,
+            Some(t) => {
+                energy_mev <= t.settings().cutoff_mev || {
+                    let (mat, rho) = self.medium_of(self.model.medium[lane.voxel] as usize);
+                    t.range_g_cm2(mat, Charge::Electron, energy_mev) * 10.0 / rho
+                        < Self::distance_to_faces(self.model, lane.pos)
+                }
+            }
+        };
+        if stays {
             Self::deposit(deposits, c, Some(lane.voxel), energy_mev);
             c.electron_deposited_mev += energy_mev;
         } else {
+            let direction = dir(lane);
             lane.stack.push(Particle {
                 kind: Kind::Electron,
                 energy_mev,
                 position_mm: lane.pos,
-                direction: dir,
+                direction,
                 primary: false,
                 brems: false,
             });
@@ -798,8 +808,11 @@ impl<'a> Simulation<'a> {
                             let new_dir = lane.dir.rotate(cos_theta, cp, sp);
                             if self.electrons.is_some() {
                                 // The electron takes the momentum the photon lost.
-                                let p = lane.dir * lane.energy_mev - new_dir * energy_mev;
-                                let dir = p.normalized().unwrap_or(lane.dir);
+                                let dir = |l: &mut Lane| {
+                                    (l.dir * l.energy_mev - new_dir * energy_mev)
+                                        .normalized()
+                                        .unwrap_or(l.dir)
+                                };
                                 self.push_electron(lane, electron_mev, dir, c, deposits);
                             } else {
                                 Self::deposit(deposits, c, Some(lane.voxel), electron_mev);
@@ -817,9 +830,11 @@ impl<'a> Simulation<'a> {
                         }
                         Interaction::Photoelectric { electron_mev } => {
                             if self.electrons.is_some() {
-                                let cos = sample_sauter(electron_mev, &mut lane.rng);
-                                let (cp, sp) = lane.rng.azimuth();
-                                let dir = lane.dir.rotate(cos, cp, sp);
+                                let dir = |l: &mut Lane| {
+                                    let cos = sample_sauter(electron_mev, &mut l.rng);
+                                    let (cp, sp) = l.rng.azimuth();
+                                    l.dir.rotate(cos, cp, sp)
+                                };
                                 self.push_electron(lane, electron_mev, dir, c, deposits);
                             } else {
                                 Self::deposit(deposits, c, Some(lane.voxel), electron_mev);
