@@ -21,6 +21,7 @@ pub mod comm;
 pub mod config;
 pub mod plan;
 pub mod slurm;
+pub mod svalues;
 
 use pedisim_core::constants::JOULE_PER_MEV;
 use pedisim_io::h5::{self, AttrValue, DoseOutput, OrganRow};

@@ -19,6 +19,9 @@
 //! (shuffle + gzip level 4). Strings are variable-length UTF-8. The file is written with
 //! the library's default (oldest) format bounds, readable by HDF5 1.10 tools and h5py.
 //!
+//! [`write_svalues`] writes the voxel S-value file of `pedisim svalues` (its own layout,
+//! [`SVALUES_FORMAT_VERSION`], `docs/formats.md` section 8).
+//!
 //! The HDF5 crate serialises all library calls through one global lock: call these
 //! functions from one thread, after gathering the data.
 
@@ -1233,4 +1236,198 @@ pub fn read_u64_dataset(path: &Path, name: &str) -> Result<Vec<u64>, IoError> {
     }
     ds.read_raw::<u64>()
         .map_err(h5err(path, name, "reading the dataset"))
+}
+
+// ---------------------------------------------------------------------------------------
+// Voxel S-value kernel
+// ---------------------------------------------------------------------------------------
+
+/// Layout version of the voxel S-value file written by [`write_svalues`] (root attribute
+/// `svalues_format_version`), `"MAJOR.MINOR"`.
+pub const SVALUES_FORMAT_VERSION: &str = "1.0";
+
+/// Format name of the voxel S-value file (root attribute `format_name`).
+pub const SVALUES_FORMAT_NAME: &str = "pedisim-svalues";
+
+/// One row of the octant table (`/octant`) of a voxel S-value file: a target voxel at
+/// integer offsets `(i, j, k)` from the source voxel, `0 <= i, j, k <= (size-1)/2`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SValueRow {
+    /// Offset along x \[voxels\].
+    pub i: u32,
+    /// Offset along y \[voxels\].
+    pub j: u32,
+    /// Offset along z \[voxels\].
+    pub k: u32,
+    /// Voxel S value \[mGy/(MBq s)\]: mean absorbed dose in the target voxel per decay in
+    /// the source voxel, per MBq s of cumulated activity.
+    pub s_mgy_per_mbq_s: f64,
+    /// Relative statistical uncertainty (1 sigma) of the S value \[1\]; NaN where nothing
+    /// was deposited.
+    pub relative_uncertainty: f64,
+}
+
+/// Everything a voxel S-value file holds.
+#[derive(Clone, Copy, Debug)]
+pub struct SValueOutput<'a> {
+    /// Voxels per side of the kernel (odd); offsets run from `-(size-1)/2` to
+    /// `(size-1)/2`.
+    pub size: usize,
+    /// S value of every voxel of the kernel cube \[mGy/(MBq s)\], `size^3` values, x
+    /// fastest: offset `(i, j, k)` at `(i + h) + size * ((j + h) + size * (k + h))` with
+    /// `h = (size-1)/2`; stored as a `[size, size, size]` dataset indexed `[k, j, i]`.
+    pub s_value_mgy_per_mbq_s: &'a [f64],
+    /// Relative statistical uncertainty (1 sigma) of each S value \[1\], same layout; NaN
+    /// where nothing was deposited.
+    pub relative_uncertainty: &'a [f64],
+    /// The octant table, `((size+1)/2)^3` rows.
+    pub octant: &'a [SValueRow],
+    /// Root attributes given by the caller (nuclide, material, density, histories, ...).
+    /// `format_name` and `svalues_format_version` are written by the writer and must not
+    /// be given.
+    pub root_attrs: &'a [(String, AttrValue)],
+}
+
+/// Writes a voxel S-value file atomically (temporary file in the same directory, renamed
+/// into place; on error the temporary file is removed and an existing file is untouched).
+///
+/// Layout (documented in `docs/formats.md`): root attributes `format_name`
+/// (`"pedisim-svalues"`), `svalues_format_version` and the caller's; datasets
+/// `/s_value_mgy_per_mbq_s` and `/relative_uncertainty` (f64, `[size, size, size]`, with
+/// `units` and `description` attributes); group `/octant` with 1-D columns `i`, `j`, `k`
+/// (u32), `s_value_mgy_per_mbq_s` and `relative_uncertainty` (f64). Inputs are checked
+/// before anything is created.
+pub fn write_svalues(path: &Path, out: &SValueOutput) -> Result<(), IoError> {
+    let n = out.size;
+    if n == 0 || n.is_multiple_of(2) {
+        return Err(IoError::invalid(
+            path,
+            format!("S-value kernel size {n}: expected an odd number of voxels >= 1"),
+        ));
+    }
+    let cube = n * n * n;
+    for (what, len) in [
+        ("s_value_mgy_per_mbq_s", out.s_value_mgy_per_mbq_s.len()),
+        ("relative_uncertainty", out.relative_uncertainty.len()),
+    ] {
+        if len != cube {
+            return Err(IoError::invalid(
+                path,
+                format!("`/{what}` has {len} values: expected {cube} ({n}^3)"),
+            ));
+        }
+    }
+    let h = (n - 1) / 2;
+    let rows = (h + 1).pow(3);
+    if out.octant.len() != rows {
+        return Err(IoError::invalid(
+            path,
+            format!(
+                "the octant table has {} rows: expected {rows} (({h} + 1)^3)",
+                out.octant.len()
+            ),
+        ));
+    }
+    let mut names = HashSet::new();
+    for (name, _) in out.root_attrs {
+        if name == "format_name" || name == "svalues_format_version" {
+            return Err(IoError::invalid(
+                path,
+                format!("root attribute `{name}` is written by the writer; do not give it"),
+            ));
+        }
+        if !names.insert(name.as_str()) {
+            return Err(IoError::invalid(
+                path,
+                format!("root attribute `{name}` given twice"),
+            ));
+        }
+    }
+    let tmp = appended_temp(path)?;
+    let result = write_svalues_file(&tmp, path, out).and_then(|()| rename_into_place(&tmp, path));
+    if result.is_err() {
+        remove_quietly(&tmp);
+    }
+    result
+}
+
+fn write_svalues_file(tmp: &Path, path: &Path, out: &SValueOutput) -> Result<(), IoError> {
+    let file = File::create(tmp).map_err(h5err(path, "/", "creating the temporary file"))?;
+    {
+        write_str_attr(path, &file, "/", "format_name", SVALUES_FORMAT_NAME)?;
+        write_str_attr(
+            path,
+            &file,
+            "/",
+            "svalues_format_version",
+            SVALUES_FORMAT_VERSION,
+        )?;
+        write_attrs(path, &file, "/", out.root_attrs)?;
+        let n = out.size;
+        write_volume(
+            path,
+            &file,
+            "",
+            "s_value_mgy_per_mbq_s",
+            out.s_value_mgy_per_mbq_s,
+            [n, n, n],
+            "mGy/(MBq s)",
+            "voxel S value: mean absorbed dose in the target voxel per unit cumulated \
+             activity in the central (source) voxel; array [k, j, i] over offsets \
+             -(size-1)/2..(size-1)/2 (x fastest)",
+        )?;
+        write_volume(
+            path,
+            &file,
+            "",
+            "relative_uncertainty",
+            out.relative_uncertainty,
+            [n, n, n],
+            "1 (relative, 1 sigma)",
+            "relative standard error (1 sigma) of the S value, from batch statistics of its \
+             symmetry class; NaN where nothing was deposited",
+        )?;
+        let group =
+            file.create_group("octant")
+                .map_err(h5err(path, "/octant", "creating the group"))?;
+        write_str_attr(
+            path,
+            &group,
+            "/octant",
+            "description",
+            "S values of the octant 0 <= i, j, k <= (size-1)/2: 1-D columns of equal \
+             length, one row per voxel, i slowest and k fastest",
+        )?;
+        type Index = fn(&SValueRow) -> u32;
+        let index: [(&str, Index, &str); 3] = [
+            ("i", |r| r.i, "offset of the target voxel along x"),
+            ("j", |r| r.j, "offset of the target voxel along y"),
+            ("k", |r| r.k, "offset of the target voxel along z"),
+        ];
+        for (name, get, description) in index {
+            let values: Vec<u32> = out.octant.iter().map(get).collect();
+            write_column(path, &group, name, &values, "voxels", description)?;
+        }
+        let s: Vec<f64> = out.octant.iter().map(|r| r.s_mgy_per_mbq_s).collect();
+        write_column(
+            path,
+            &group,
+            "s_value_mgy_per_mbq_s",
+            &s,
+            "mGy/(MBq s)",
+            "voxel S value of the target voxel (i, j, k)",
+        )?;
+        let rel: Vec<f64> = out.octant.iter().map(|r| r.relative_uncertainty).collect();
+        write_column(
+            path,
+            &group,
+            "relative_uncertainty",
+            &rel,
+            "1 (relative, 1 sigma)",
+            "relative standard error (1 sigma) of the S value; NaN where nothing was deposited",
+        )?;
+        file.flush()
+            .map_err(h5err(path, "/", "flushing the file"))?;
+    }
+    file.close().map_err(h5err(path, "/", "closing the file"))
 }

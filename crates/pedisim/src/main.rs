@@ -89,6 +89,17 @@ enum Command {
     Materials,
     /// List the radionuclides with ICRP-107 emission data.
     Nuclides,
+    /// Compute a voxel S-value kernel (MIRD Pamphlet 17) of a radionuclide.
+    ///
+    /// Decays are placed uniformly in the central voxel of a homogeneous cube of the
+    /// material with 2 SIZE + 1 voxels per side (half a kernel of medium around the
+    /// kernel, standing in for an infinite medium) and transported with all their
+    /// emissions. The mean absorbed dose per decay in each kernel voxel, averaged over the
+    /// 48 symmetries of the cube, is written in mGy/(MBq s) with its relative uncertainty
+    /// to an HDF5 file (docs/formats.md) and a CSV table of the octant. Example:
+    /// pedisim svalues --nuclide Y-90 --voxel-mm 3 --material soft_tissue --size 11 -o
+    /// y90_3mm.h5
+    Svalues(Box<SvaluesArgs>),
     /// Write a Slurm batch script for a campaign (docs/slurm.md).
     ///
     /// Estimates every run's cost with a short pilot (as campaign --dry-run), sizes the
@@ -97,6 +108,68 @@ enum Command {
     /// resubmits itself until the campaign is done. With --array, every array task runs
     /// its share of the runs as one process and a merge job builds campaign.h5.
     Slurm(Box<SlurmArgs>),
+}
+
+/// Electron and positron transport of `pedisim svalues`.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum ElectronTransportArg {
+    /// Class II condensed-history transport.
+    Condensed,
+    /// Kinetic energy deposited where the particle is created.
+    Local,
+}
+
+/// Options of `pedisim svalues`.
+#[derive(clap::Args)]
+struct SvaluesArgs {
+    /// Radionuclide by ICRP-107 name, e.g. Y-90, Lu-177, I-131 (pedisim nuclides lists
+    /// them).
+    #[arg(long)]
+    nuclide: String,
+    /// Voxel edge in mm (cubic voxels).
+    #[arg(long, value_name = "MM", allow_negative_numbers = true)]
+    voxel_mm: f64,
+    /// Material of the medium (pedisim materials lists them).
+    #[arg(long, default_value = "soft_tissue")]
+    material: String,
+    /// Voxels per side of the kernel, odd (offsets -(SIZE-1)/2 to (SIZE-1)/2).
+    #[arg(long, default_value_t = 11, allow_negative_numbers = true)]
+    size: i64,
+    /// Density of the medium in g/cm3 (default: the material's nominal density).
+    #[arg(long, value_name = "G_CM3", allow_negative_numbers = true)]
+    density_g_cm3: Option<f64>,
+    /// Number of decays.
+    #[arg(long, default_value_t = 1_000_000)]
+    histories: u64,
+    /// Independent batches for the uncertainty (at least 10).
+    #[arg(long, default_value_t = 10)]
+    batches: u64,
+    /// Random seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Worker threads; 0 = all cores (does not change the result).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// Electron and positron cutoff, and delta-ray and bremsstrahlung thresholds, in keV.
+    #[arg(
+        long,
+        value_name = "KEV",
+        default_value_t = 10.0,
+        allow_negative_numbers = true
+    )]
+    electron_cutoff_kev: f64,
+    /// Electron and positron transport.
+    #[arg(long, value_enum, default_value_t = ElectronTransportArg::Condensed)]
+    electron_transport: ElectronTransportArg,
+    /// HDF5 output file.
+    #[arg(short, long)]
+    output: PathBuf,
+    /// CSV output file (default: the HDF5 path with extension .csv).
+    #[arg(long)]
+    csv: Option<PathBuf>,
+    /// No progress output.
+    #[arg(short, long)]
+    quiet: bool,
 }
 
 /// Options of `pedisim slurm`.
@@ -483,6 +556,7 @@ fn real_main() -> Result<()> {
             Ok(())
         }
         Command::Slurm(args) => slurm(*args),
+        Command::Svalues(args) => svalues(*args),
         Command::Materials => {
             let db = pedisim_physics_db()?;
             for name in db.names() {
@@ -576,6 +650,142 @@ fn make_comm() -> Result<Box<dyn pedisim_driver::comm::Comm>> {
 
 fn pedisim_physics_db() -> Result<pedisim_physics::material::MaterialDb> {
     Ok(pedisim_physics::material::MaterialDb::builtin()?)
+}
+
+/// `pedisim svalues`: validates the options and the output paths, computes the kernel
+/// (progress bar unless quiet; Ctrl-C stops it and writes nothing) and writes the HDF5 and
+/// CSV files.
+fn svalues(a: SvaluesArgs) -> Result<()> {
+    use pedisim_driver::config::ElectronTransport;
+    use pedisim_driver::svalues::{self as sv, SValueSpec};
+    let spec = SValueSpec {
+        nuclide: a.nuclide,
+        material: a.material,
+        density_g_cm3: a.density_g_cm3,
+        voxel_mm: a.voxel_mm,
+        size: usize::try_from(a.size).map_err(|_| {
+            anyhow::anyhow!(
+                "--size {}: expected an odd number of voxels per side from 1 to {}",
+                a.size,
+                sv::MAX_SIZE
+            )
+        })?,
+        histories: a.histories,
+        batches: a.batches,
+        seed: a.seed,
+        threads: a.threads,
+        electron_cutoff_kev: a.electron_cutoff_kev,
+        electron_transport: match a.electron_transport {
+            ElectronTransportArg::Condensed => ElectronTransport::Condensed,
+            ElectronTransportArg::Local => ElectronTransport::Local,
+        },
+    };
+    let csv = a
+        .csv
+        .clone()
+        .unwrap_or_else(|| sv::default_csv_path(&a.output));
+    sv::validate(&spec)?;
+    sv::check_outputs(&a.output, &csv)?;
+    let command_line = std::env::args()
+        .map(|s| {
+            if s.is_empty() || s.contains(|c: char| c.is_whitespace() || c == '\'' || c == '"') {
+                format!("'{}'", s.replace('\'', "'\\''"))
+            } else {
+                s
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    let cancel = Arc::new(AtomicBool::new(false));
+    {
+        let cancel = cancel.clone();
+        ctrlc::set_handler(move || {
+            if cancel.swap(true, Ordering::SeqCst) {
+                std::process::exit(130);
+            }
+            eprintln!("\npedisim: interrupted: stopping; nothing will be written");
+        })?;
+    }
+    let size = spec.size;
+    if !a.quiet {
+        eprintln!(
+            "pedisim {}: voxel S values of {} in {} ({} mm voxels, {size}^3 kernel in a {}^3 medium), {} decays in {} batches, output {} and {}",
+            pedisim_core::PEDISIM_VERSION,
+            spec.nuclide,
+            spec.material,
+            spec.voxel_mm,
+            2 * size + 1,
+            spec.histories.div_ceil(spec.batches) * spec.batches,
+            spec.batches,
+            a.output.display(),
+            csv.display()
+        );
+    }
+    let kernel = if a.quiet {
+        sv::compute(&spec, &mut |_, _| {}, &cancel)
+    } else if std::io::stderr().is_terminal() {
+        let bar = ProgressBar::new(spec.histories);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{bar:40} {percent:>3}% {human_pos}/{human_len} decays  {rate}  ETA {eta}",
+            )
+            .expect("valid template")
+            .with_key("rate", |s: &ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{:.0} decays/s", s.per_sec());
+            }),
+        );
+        let k = sv::compute(
+            &spec,
+            &mut |d, t| {
+                bar.set_length(t);
+                bar.set_position(d)
+            },
+            &cancel,
+        );
+        bar.finish_and_clear();
+        k
+    } else {
+        let mut next = 0u64;
+        sv::compute(
+            &spec,
+            &mut |d, t| {
+                let pct = d * 100 / t.max(1);
+                if pct >= next {
+                    eprintln!("pedisim: {pct:>3}% ({d}/{t} decays)");
+                    next = pct - pct % 10 + 10;
+                }
+            },
+            &cancel,
+        )
+    };
+    let kernel = match kernel {
+        Err(e) if e.is_cancelled() => {
+            eprintln!("pedisim: interrupted; nothing written");
+            std::process::exit(75);
+        }
+        k => k?,
+    };
+    sv::write_hdf5(&kernel, &a.output, &command_line)?;
+    sv::write_csv(&kernel, &csv)?;
+    if !a.quiet {
+        eprintln!(
+            "pedisim: {} decays in {:.2} s on {} threads ({:.0} decays/s); wrote {} and {}",
+            kernel.histories,
+            kernel.wall_seconds,
+            kernel.threads,
+            kernel.histories as f64 / kernel.wall_seconds.max(1e-9),
+            a.output.display(),
+            csv.display()
+        );
+        eprintln!("     i   j   k   S mGy/(MBq s)   rel. unc.");
+        for r in kernel.octant.iter().filter(|r| r.i >= r.j && r.j >= r.k) {
+            eprintln!(
+                "{:>6} {:>3} {:>3}   {:>13.5e}   {:>9.4}",
+                r.i, r.j, r.k, r.s_mgy_per_mbq_s, r.relative_uncertainty
+            );
+        }
+    }
+    Ok(())
 }
 
 /// `pedisim slurm`: validates the campaign, estimates its cost, renders the script and
