@@ -145,11 +145,12 @@ fn y90_3mm_matches_lanconelli() {
 /// short-range electron energy (emission data), not like one in the transport. The
 /// first neighbour, set by the electrons that do cross a face, agrees within 1.2 %.
 ///
-/// So this test checks: S(0,0,0) within 10 % + 3 sigma (the 5 % inter-code tolerance plus
-/// 5 % for the unexplained emission-data offset); the offset itself, in MeV per decay,
-/// equal at 3 and 4.8 mm within 10 % + 3 sigma (which it would not be if our escape from
-/// the voxel were wrong); S(1,0,0) within 20 % (first neighbour of a low-energy beta
-/// emitter, mean beta energy 0.13 MeV: codes differ much more there).
+/// The S(0,0,0) comparison is therefore recorded as an open discrepancy (validation.md
+/// 6f), not asserted with a widened tolerance. This test checks what the transport
+/// determines: the offset, in MeV per decay, is the same at 3 and 4.8 mm within 10 % +
+/// 3 sigma (it would not be if our escape from the voxel were wrong), and S(1,0,0) is
+/// within 20 % (first neighbour of a low-energy beta emitter, mean beta energy 0.13 MeV:
+/// codes differ by up to 130 % there, Pacilio et al. 2009).
 #[test]
 fn lu177_matches_lanconelli() {
     let dir = tempfile::tempdir().unwrap();
@@ -159,18 +160,11 @@ fn lu177_matches_lanconelli() {
         compare(
             &format!("Lu-177 {voxel_mm} mm"),
             &rows,
-            &[
-                Check {
-                    offset: [0, 0, 0],
-                    reference: s000,
-                    tolerance: 0.10,
-                },
-                Check {
-                    offset: [1, 0, 0],
-                    reference: s100,
-                    tolerance: 0.20,
-                },
-            ],
+            &[Check {
+                offset: [1, 0, 0],
+                reference: s100,
+                tolerance: 0.20,
+            }],
         );
         // Energy per decay [MeV] = S / 1e9 x voxel mass [kg] / J per MeV.
         let l: f64 = voxel_mm.parse().unwrap();
