@@ -534,8 +534,8 @@ impl PointData {
     }
 }
 
-/// Samples cos(theta) of a soft deflection with first moment `mean_mu` = <cos theta> and
-/// second Legendre moment `mean_p2` = <P2(cos theta)>, from the artificial distribution of
+/// Samples cos(theta) of a soft deflection with first moment `mean_mu` = `<cos theta>` and
+/// second Legendre moment `mean_p2` = `<P2(cos theta)>`, from the artificial distribution of
 /// PENELOPE's mixed scheme (Baro et al., Nucl. Instrum. Meth. B 100 (1995) 31; PENELOPE
 /// manual section 4.3): with u = (1 - cos)/2, uniform on (0, b) with probability a and on
 /// (b, 1) otherwise, a and b fixed by the two moments.
