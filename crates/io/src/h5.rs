@@ -1176,7 +1176,7 @@ fn write_campaign_file(
 }
 
 /// Version of the checkpoint layout written by [`write_checkpoint`].
-pub const CHECKPOINT_FORMAT_VERSION: &str = "1.0";
+pub const CHECKPOINT_FORMAT_VERSION: &str = "1.1";
 
 /// Writes a checkpoint of a run in progress: root attributes `attrs` (plus
 /// `checkpoint_format_version`) and 1-D datasets, `f64` (`f64_arrays`, e.g. the per-voxel
