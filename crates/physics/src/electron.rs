@@ -1348,6 +1348,50 @@ mod tests {
         }
     }
 
+    /// Positrons: the sampled Bhabha transfers have the mean that the Bhabha cross section
+    /// implies (its first moment, by differentiating the hard cross section), and the two
+    /// photons of annihilation in flight conserve energy and momentum (the sampled photon
+    /// angle is consistent with the sampled energy sharing).
+    #[test]
+    fn positron_samplers_follow_bhabha_and_heitler_kinematics() {
+        let mut rng = StreamRng::new(3, 9, 0);
+        for t in [0.3, 2.0] {
+            let cut = 0.01;
+            let n = 200_000;
+            let samples: Vec<f64> = (0..n)
+                .map(|_| sample_delta(Charge::Positron, t, cut, &mut rng))
+                .collect();
+            let mean = samples.iter().sum::<f64>() / n as f64;
+            let sd = (samples.iter().map(|w| (w - mean).powi(2)).sum::<f64>() / n as f64).sqrt();
+            let sigma = hard_collision_cm2(Charge::Positron, t, cut);
+            let first = integrate(cut, t, 64, |w| {
+                let h = 1e-6 * w;
+                w * (hard_collision_cm2(Charge::Positron, t, w - h)
+                    - hard_collision_cm2(Charge::Positron, t, w + h))
+                    / (2.0 * h)
+            });
+            let expect = first / sigma;
+            assert!(
+                (mean - expect).abs() < 4.0 * sd / (n as f64).sqrt(),
+                "{t} MeV: {mean} vs {expect}"
+            );
+        }
+        for t in [0.05, 0.5, 3.0] {
+            for _ in 0..2000 {
+                let (k1, cos1) = sample_annihilation_in_flight(t, &mut rng);
+                let total = t + 2.0 * ELECTRON_MASS_MEV;
+                let k2 = total - k1;
+                let p = (t * (t + 2.0 * ELECTRON_MASS_MEV)).sqrt();
+                // |p - k1| with the angle between them: must equal k2 (massless photon 2).
+                let p2 = (p * p + k1 * k1 - 2.0 * p * k1 * cos1).max(0.0).sqrt();
+                assert!(
+                    (p2 - k2).abs() < 1e-9 * total,
+                    "{t} MeV: |p - k1| = {p2}, k2 = {k2}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn wentzel_cut_and_moments_are_consistent() {
         let t = ElectronTables::new(&[water()], ElectronSettings::default()).unwrap();
