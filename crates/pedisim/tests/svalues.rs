@@ -4,7 +4,7 @@
 //! Reference values: N. Lanconelli et al., "A free database of radionuclide voxel S values
 //! for the dosimetry of nonuniform activity distributions", Phys. Med. Biol. 57 (2012)
 //! 517-533, as distributed in its database files (soft tissue, full emission spectrum,
-//! mGy/(MBq s); transcription and provenance in docs/validation.md section 6f). Density
+//! mGy/(MBq s); transcription and provenance in docs/validation.md section 6e). Density
 //! 1.04 g/cm3, the database's soft tissue as far as we know.
 //!
 //! Tc-99m is not in that database: its self-dose is compared with MIRD Pamphlet 17.
@@ -136,7 +136,7 @@ fn y90_3mm_matches_lanconelli() {
     );
 }
 
-/// Lu-177, 4.8 mm and 3 mm. KNOWN DISCREPANCY (docs/validation.md section 6f): our
+/// Lu-177, 4.8 mm and 3 mm. KNOWN DISCREPANCY (docs/validation.md section 6e): our
 /// S(0,0,0) is 8-9 % above the database at every voxel size from 2.21 to 6 mm, so the 5 %
 /// criterion used for Y-90 and I-131 is not met. Converted to energy, the excess is the
 /// same 0.0102-0.0105 MeV per decay at every size, while the energy absorbed in the
@@ -146,7 +146,7 @@ fn y90_3mm_matches_lanconelli() {
 /// first neighbour, set by the electrons that do cross a face, agrees within 1.2 %.
 ///
 /// The S(0,0,0) comparison is therefore recorded as an open discrepancy (validation.md
-/// 6f), not asserted with a widened tolerance. This test checks what the transport
+/// 6e), not asserted with a widened tolerance. This test checks what the transport
 /// determines: the offset, in MeV per decay, is the same at 3 and 4.8 mm within 10 % +
 /// 3 sigma (it would not be if our escape from the voxel were wrong), and S(1,0,0) is
 /// within 20 % (first neighbour of a low-energy beta emitter, mean beta energy 0.13 MeV:
