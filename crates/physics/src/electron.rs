@@ -454,6 +454,8 @@ struct MaterialTables {
 #[derive(Clone, Debug)]
 pub struct ElectronTables {
     grid: EnergyGrid,
+    /// Kinetic energy of each grid point \[MeV\].
+    energies: Vec<f64>,
     settings: ElectronSettings,
     /// None for vacuum.
     materials: Vec<Option<MaterialTables>>,
@@ -520,6 +522,9 @@ impl ElasticModel {
 /// The tabulated quantities of one material at one energy (see [`ElectronTables::at`]).
 #[derive(Clone, Copy, Debug)]
 pub struct PointData {
+    /// The energy's interval on the grid (a hint for
+    /// [`ElectronTables::energy_at_range_below`]).
+    pub grid_bin: usize,
     /// Residual range with the restricted stopping power \[g/cm^2\].
     pub range_g_cm2: f64,
     /// Restricted stopping power \[MeV cm^2/g\].
@@ -615,6 +620,7 @@ impl ElectronTables {
             ));
         }
         Ok(Self {
+            energies: (0..N_ENERGY).map(|i| grid.energy_mev(i)).collect(),
             grid,
             settings,
             materials: tables,
@@ -783,19 +789,43 @@ impl ElectronTables {
     /// Kinetic energy \[MeV\] whose restricted range is `r_g_cm2` (the inverse of
     /// [`ElectronTables::range_g_cm2`]; the cutoff for r <= 0).
     pub fn energy_at_range(&self, mat: usize, c: Charge, r_g_cm2: f64) -> f64 {
+        self.energy_at_range_below(mat, c, r_g_cm2, N_ENERGY - 2)
+    }
+
+    /// As [`ElectronTables::energy_at_range`], searching down from grid point `bin + 1`
+    /// (e.g. `bin` = [`PointData::grid_bin`] of an energy whose range is at least
+    /// `r_g_cm2`): a step's end energy is then found in a few comparisons instead of a
+    /// search of the whole table. Any `bin` gives the same result.
+    pub fn energy_at_range_below(&self, mat: usize, c: Charge, r_g_cm2: f64, bin: usize) -> f64 {
         let r = &self.mat(mat).range[c as usize];
         if r_g_cm2 <= 0.0 {
             return self.settings.cutoff_mev;
         }
-        // First grid point with range > r.
-        let i = r.partition_point(|&x| x <= r_g_cm2);
+        // First grid point with range > r_g_cm2.
+        let top = (bin + 1).min(N_ENERGY - 1);
+        let i = if r[top] > r_g_cm2 {
+            // Gallop down to a point with range <= r_g_cm2 (r[0] = 0 is one), then bisect.
+            let mut step = 1;
+            let lo = loop {
+                if step > top {
+                    break 0;
+                }
+                if r[top - step] <= r_g_cm2 {
+                    break top - step;
+                }
+                step *= 2;
+            };
+            lo + r[lo..=top].partition_point(|&x| x <= r_g_cm2)
+        } else {
+            r.partition_point(|&x| x <= r_g_cm2)
+        };
         if i == 0 {
             return self.settings.cutoff_mev;
         }
         if i >= r.len() {
-            return self.grid.energy_mev(N_ENERGY - 1);
+            return self.energies[N_ENERGY - 1];
         }
-        let (e0, e1) = (self.grid.energy_mev(i - 1), self.grid.energy_mev(i));
+        let (e0, e1) = (self.energies[i - 1], self.energies[i]);
         let (r0, r1) = (r[i - 1], r[i]);
         let lo = if r0 <= 0.0 {
             // The interval containing the cutoff: interpolate from the cutoff.
@@ -840,6 +870,7 @@ impl ElectronTables {
         let idx = self.grid.index(t_mev);
         let (beta2, gamma, _) = kinematics(t_mev);
         PointData {
+            grid_bin: idx.bin,
             range_g_cm2: if t_mev <= self.settings.cutoff_mev {
                 0.0
             } else {
@@ -1255,6 +1286,13 @@ mod tests {
                 let r = t.range_g_cm2(0, c, e);
                 let back = t.energy_at_range(0, c, r);
                 assert!((back / e - 1.0).abs() < 1e-3, "{e}: {back}");
+                // The guided search gives the full search's answer from any hint.
+                for frac in [0.999, 0.9, 0.5, 0.01] {
+                    let full = t.energy_at_range(0, c, frac * r);
+                    for bin in [0, 17, t.at(0, c, e).grid_bin, N_ENERGY - 2] {
+                        assert_eq!(t.energy_at_range_below(0, c, frac * r, bin), full);
+                    }
+                }
                 let half = t.energy_after(0, c, e, 0.5 * r);
                 assert!(half < e && half > 0.01);
             }

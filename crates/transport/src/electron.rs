@@ -242,7 +242,7 @@ impl<'a> Simulation<'a> {
                 sigma_el.min((el.transport_cm2_g() / C1_ELASTIC).max(stopping / (C2_ENERGY * e)));
             let u_cut = el.cut_for_hard(sigma_h);
             let s_max = range.min(MAX_STEP_HARD_MFP / sigma_h);
-            let e_low = tables.energy_at_range(mat, charge, range - s_max);
+            let e_low = tables.energy_at_range_below(mat, charge, range - s_max, here.grid_bin);
             let sigma_max = here.hard_total_cm2_g(u_cut).max(
                 tables
                     .at(mat, charge, e_low.max(cutoff))
@@ -257,7 +257,9 @@ impl<'a> Simulation<'a> {
             let e_end = if s >= range {
                 cutoff.min(e)
             } else {
-                tables.energy_at_range(mat, charge, range - s).min(e)
+                tables
+                    .energy_at_range_below(mat, charge, range - s, here.grid_bin)
+                    .min(e)
             };
             let mid = tables.elastic(mat, 0.5 * (e + e_end));
             let (t1, t2) = mid.soft_transport_cm2_g(u_cut);
