@@ -315,43 +315,9 @@ fn real_main() -> Result<()> {
                     plan.output.display()
                 );
             }
-            let outcome = if quiet {
-                pedisim_driver::execute_on(&plan, comm, &mut |_, _| {}, &cancel)
-            } else if std::io::stderr().is_terminal() {
-                let bar = ProgressBar::new(plan.histories());
-                bar.set_style(
-                    ProgressStyle::with_template(
-                        "{bar:40} {percent:>3}% {human_pos}/{human_len} histories  {rate}  ETA {eta}",
-                    )
-                    .expect("valid template")
-                    .with_key("rate", |s: &ProgressState, w: &mut dyn std::fmt::Write| {
-                        let _ = write!(w, "{:.0} histories/s", s.per_sec());
-                    }),
-                );
-                let o = pedisim_driver::execute_on(
-                    &plan,
-                    comm,
-                    &mut |d, _| bar.set_position(d),
-                    &cancel,
-                );
-                bar.finish_and_clear();
-                o
-            } else {
-                // Batch jobs: a log line every 10 %.
-                let mut next = 0u64;
-                pedisim_driver::execute_on(
-                    &plan,
-                    comm,
-                    &mut |d, t| {
-                        let pct = d * 100 / t.max(1);
-                        if pct >= next {
-                            eprintln!("pedisim: {pct:>3}% ({d}/{t} histories)");
-                            next = pct - pct % 10 + 10;
-                        }
-                    },
-                    &cancel,
-                )
-            };
+            let outcome = with_progress(quiet, plan.histories(), "histories", |progress| {
+                pedisim_driver::execute_on(&plan, comm, progress, &cancel)
+            });
             let outcome = match outcome {
                 Err(e) if e.is_cancelled() => {
                     if root {
@@ -721,43 +687,9 @@ fn svalues(a: SvaluesArgs) -> Result<()> {
             csv.display()
         );
     }
-    let kernel = if a.quiet {
-        sv::compute(&spec, &mut |_, _| {}, &cancel)
-    } else if std::io::stderr().is_terminal() {
-        let bar = ProgressBar::new(spec.histories);
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{bar:40} {percent:>3}% {human_pos}/{human_len} decays  {rate}  ETA {eta}",
-            )
-            .expect("valid template")
-            .with_key("rate", |s: &ProgressState, w: &mut dyn std::fmt::Write| {
-                let _ = write!(w, "{:.0} decays/s", s.per_sec());
-            }),
-        );
-        let k = sv::compute(
-            &spec,
-            &mut |d, t| {
-                bar.set_length(t);
-                bar.set_position(d)
-            },
-            &cancel,
-        );
-        bar.finish_and_clear();
-        k
-    } else {
-        let mut next = 0u64;
-        sv::compute(
-            &spec,
-            &mut |d, t| {
-                let pct = d * 100 / t.max(1);
-                if pct >= next {
-                    eprintln!("pedisim: {pct:>3}% ({d}/{t} decays)");
-                    next = pct - pct % 10 + 10;
-                }
-            },
-            &cancel,
-        )
-    };
+    let kernel = with_progress(a.quiet, spec.histories, "decays", |progress| {
+        sv::compute(&spec, progress, &cancel)
+    });
     let kernel = match kernel {
         Err(e) if e.is_cancelled() => {
             eprintln!("pedisim: interrupted; nothing written");
@@ -914,4 +846,45 @@ fn slurm(a: SlurmArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Runs `work` with a progress callback `(done, total)`: nothing when `quiet`, a progress
+/// bar counting `unit` (e.g. "histories") on a terminal, and otherwise (batch jobs) a log
+/// line every 10 %.
+fn with_progress<R>(
+    quiet: bool,
+    total: u64,
+    unit: &str,
+    work: impl FnOnce(&mut dyn FnMut(u64, u64)) -> R,
+) -> R {
+    if quiet {
+        work(&mut |_, _| {})
+    } else if std::io::stderr().is_terminal() {
+        let bar = ProgressBar::new(total);
+        let rate_unit = unit.to_string();
+        bar.set_style(
+            ProgressStyle::with_template(&format!(
+                "{{bar:40}} {{percent:>3}}% {{human_pos}}/{{human_len}} {unit}  {{rate}}  ETA {{eta}}"
+            ))
+            .expect("valid template")
+            .with_key("rate", move |s: &ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{:.0} {rate_unit}/s", s.per_sec());
+            }),
+        );
+        let r = work(&mut |d, t| {
+            bar.set_length(t);
+            bar.set_position(d)
+        });
+        bar.finish_and_clear();
+        r
+    } else {
+        let mut next = 0u64;
+        work(&mut |d, t| {
+            let pct = d * 100 / t.max(1);
+            if pct >= next {
+                eprintln!("pedisim: {pct:>3}% ({d}/{t} {unit})");
+                next = pct - pct % 10 + 10;
+            }
+        })
+    }
 }
