@@ -830,3 +830,61 @@ composition = {{ H = 0.05, O = 0.45 }}
     );
     assert!(!out.exists());
 }
+
+/// Electron settings are checked before the run: a cutoff at or above the highest energy
+/// the source emits, and a cutoff outside 1..1000 keV, are refused with the key named;
+/// the same source with `electron_transport = "local"` runs (no cutoff applies), and its
+/// summary counts no condensed-history step.
+#[test]
+fn bad_electron_settings_are_refused_before_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("e.h5");
+    let config = |physics: &str| {
+        format!(
+            r#"{}
+[phantom]
+kind = "box"
+material = "water"
+size_mm = [40.0, 40.0, 40.0]
+voxel_mm = [4.0, 4.0, 4.0]
+
+[source]
+kind = "point"
+energy_kev = 30.0
+
+[physics]
+{physics}
+
+[output]
+path = {}
+"#,
+            run_section(2_000, 1),
+            toml_path(&out)
+        )
+    };
+    for (physics, expected) in [
+        (
+            "electron_cutoff_kev = 50.0",
+            "highest energy the source emits",
+        ),
+        ("electron_cutoff_kev = 0.5", "from 1 keV"),
+        ("electron_cutoff_kev = 1500.0", "from 1 keV"),
+    ] {
+        let cfg = write(dir.path(), "e.toml", &config(physics));
+        let o = run_config(dir.path(), &cfg, &[]);
+        assert_ne!(o.code, Some(0), "{physics}");
+        assert!(
+            o.stderr.contains("electron_cutoff_kev") && o.stderr.contains(expected),
+            "{physics}: {}",
+            o.stderr
+        );
+        assert!(!out.exists());
+    }
+    let cfg = write(
+        dir.path(),
+        "e.toml",
+        &config("electron_transport = \"local\"\nelectron_cutoff_kev = 50.0"),
+    );
+    run_config(dir.path(), &cfg, &[]).assert_success();
+    assert_eq!(summary_u64(&out, "electron_steps"), 0);
+}
