@@ -291,16 +291,9 @@ fn real_main() -> Result<()> {
             // First Ctrl-C or SIGTERM: stop at the next chunk of histories, keep the
             // whole batches in a checkpoint and exit with status 75; a second one: exit
             // at once (an existing output file is never touched before the final rename).
-            let cancel = Arc::new(AtomicBool::new(false));
-            {
-                let cancel = cancel.clone();
-                ctrlc::set_handler(move || {
-                    if cancel.swap(true, Ordering::SeqCst) {
-                        std::process::exit(130);
-                    }
-                    eprintln!("\npedisim: interrupted: stopping after checkpointing the whole batches; press Ctrl-C again to exit now");
-                })?;
-            }
+            let cancel = cancel_on_interrupt(Some(
+                "stopping after checkpointing the whole batches; press Ctrl-C again to exit now",
+            ))?;
             if !quiet {
                 eprintln!(
                     "pedisim {}: {} histories in {} batches on {} process(es), phantom {}x{}x{} voxels of {:?} mm, output {}",
@@ -423,19 +416,9 @@ fn real_main() -> Result<()> {
             let comm = make_comm()?;
             let comm = comm.as_ref();
             let quiet = quiet || comm.rank() != 0;
-            let cancel = Arc::new(AtomicBool::new(false));
-            {
-                let cancel = cancel.clone();
-                let rank = comm.rank();
-                ctrlc::set_handler(move || {
-                    if cancel.swap(true, Ordering::SeqCst) {
-                        std::process::exit(130);
-                    }
-                    if rank == 0 {
-                        eprintln!("\npedisim: interrupted: stopping the current run (finished runs are kept); run the same command again to resume");
-                    }
-                })?;
-            }
+            let cancel = cancel_on_interrupt((comm.rank() == 0).then_some(
+                "stopping the current run (finished runs are kept); run the same command again to resume",
+            ))?;
             use pedisim_driver::campaign::CampaignEvent;
             let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
                 let bar = ProgressBar::new(runs.len() as u64);
@@ -662,16 +645,7 @@ fn svalues(a: SvaluesArgs) -> Result<()> {
         })
         .collect::<Vec<_>>()
         .join(" ");
-    let cancel = Arc::new(AtomicBool::new(false));
-    {
-        let cancel = cancel.clone();
-        ctrlc::set_handler(move || {
-            if cancel.swap(true, Ordering::SeqCst) {
-                std::process::exit(130);
-            }
-            eprintln!("\npedisim: interrupted: stopping; nothing will be written");
-        })?;
-    }
+    let cancel = cancel_on_interrupt(Some("stopping; nothing will be written"))?;
     let size = spec.size;
     if !a.quiet {
         eprintln!(
@@ -887,4 +861,22 @@ fn with_progress<R>(
             }
         })
     }
+}
+
+/// Installs the Ctrl-C / SIGTERM handler: the first signal sets the returned flag (the
+/// computation stops at its next chunk of histories) and prints `message` if given; a
+/// second one exits at once with status 130 (an existing output file is never touched
+/// before the final rename).
+fn cancel_on_interrupt(message: Option<&'static str>) -> Result<Arc<AtomicBool>> {
+    let cancel = Arc::new(AtomicBool::new(false));
+    let flag = cancel.clone();
+    ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        if let Some(m) = message {
+            eprintln!("\npedisim: interrupted: {m}");
+        }
+    })?;
+    Ok(cancel)
 }
