@@ -19,6 +19,7 @@
 #![deny(missing_docs)]
 
 pub mod builtin;
+pub mod stylised;
 
 use pedisim_core::GridGeometry;
 use thiserror::Error;
