@@ -211,6 +211,7 @@ pub fn plan(config: RunConfig, config_path: &Path) -> Result<Plan, DriverError> 
                 cutoff_mev: kev * 1e-3,
                 delta_threshold_mev: kev * 1e-3,
                 brems_threshold_mev: kev * 1e-3,
+                ..Default::default()
             })
         }
     };

@@ -271,6 +271,7 @@ fn prepare(spec: &SValueSpec) -> Result<Prepared, DriverError> {
                 cutoff_mev: kev * 1e-3,
                 delta_threshold_mev: kev * 1e-3,
                 brems_threshold_mev: kev * 1e-3,
+                ..Default::default()
             })
         }
     };

@@ -415,7 +415,22 @@ pub struct ElectronSettings {
     /// Bremsstrahlung threshold \[MeV\]: photons above it are created, those below are part
     /// of the continuous loss. Default: the cutoff.
     pub brems_threshold_mev: f64,
+    /// PENELOPE's C1 of the mixed elastic scheme (dimensionless): the hard elastic mean free
+    /// path is at most this fraction of the first transport mean free path. Default
+    /// [`C1_ELASTIC`].
+    pub c1_elastic: f64,
+    /// PENELOPE's C2 (dimensionless): the hard elastic mean free path is at most this
+    /// fraction of E / S, the path over which the particle would lose its whole energy.
+    /// Default [`C2_ENERGY`].
+    pub c2_energy: f64,
 }
+
+/// Default of [`ElectronSettings::c1_elastic`]. PENELOPE allows up to 0.2; depth doses and
+/// point kernels are unchanged within statistics from 0.01 to 0.2 (docs/validation.md 6b).
+pub const C1_ELASTIC: f64 = 0.2;
+
+/// Default of [`ElectronSettings::c2_energy`] (docs/validation.md 6b).
+pub const C2_ENERGY: f64 = 0.1;
 
 impl Default for ElectronSettings {
     fn default() -> Self {
@@ -423,6 +438,110 @@ impl Default for ElectronSettings {
             cutoff_mev: 0.01,
             delta_threshold_mev: 0.01,
             brems_threshold_mev: 0.01,
+            c1_elastic: C1_ELASTIC,
+            c2_energy: C2_ENERGY,
+        }
+    }
+}
+
+/// What a condensed-history step reads at one grid point, in one cache line: residual
+/// range \[g/cm^2\], hard elastic cross section \[cm^2/g\], total hard cross section
+/// (elastic, delta ray, bremsstrahlung, annihilation) \[cm^2/g\], the soft angular integrals
+/// Q1 and Q2 (dimensionless), the longest step \[g/cm^2\] and the majorant of the total hard
+/// cross section over that step \[cm^2/g\].
+#[derive(Clone, Copy, Debug)]
+#[repr(align(64))]
+struct StepRow([f64; 8]);
+
+const ROW_RANGE: usize = 0;
+const ROW_HARD_ELASTIC: usize = 1;
+const ROW_HARD_TOTAL: usize = 2;
+const ROW_Q1: usize = 3;
+const ROW_Q2: usize = 4;
+const ROW_STEP_MAX: usize = 5;
+const ROW_MAJORANT: usize = 6;
+
+/// Longest condensed-history step, in hard elastic mean free paths lambda_h at the step's
+/// start energy (PENELOPE limits it likewise, so that the energy dependence of the hard
+/// cross section over a step stays small).
+pub const MAX_STEP_HARD_MFP: f64 = 2.0;
+
+/// A direct index into a range table: `start[j]` is the last grid point whose range is at
+/// most r_j = exp(`ln_r0` + j / `inv_step`), so that the grid interval of any range is found
+/// from its logarithm in one or two comparisons (the cells are finer than the grid).
+#[derive(Clone, Debug)]
+struct RangeIndex {
+    /// First grid point with a positive range (above the cutoff).
+    first: usize,
+    /// ln of the range at `first` \[ln(g/cm^2)\].
+    ln_r0: f64,
+    /// Cells per unit of ln(range).
+    inv_step: f64,
+    start: Vec<u16>,
+    /// 1 / (r\[i+1\] - r\[i\]) \[cm^2/g\] for each grid interval (0 where the range does not
+    /// grow).
+    inv_dr: Vec<f64>,
+}
+
+/// Cells of a [`RangeIndex`].
+const RANGE_INDEX_CELLS: usize = 8192;
+
+impl RangeIndex {
+    fn new(r: &[f64]) -> Self {
+        let first = r.iter().position(|&x| x > 0.0).unwrap_or(r.len() - 1);
+        let ln_r0 = r[first].ln();
+        let span = (r[r.len() - 1].ln() - ln_r0).max(1e-9);
+        let inv_step = (RANGE_INDEX_CELLS - 1) as f64 / span;
+        let mut start = Vec::with_capacity(RANGE_INDEX_CELLS);
+        let mut i = first;
+        for j in 0..RANGE_INDEX_CELLS {
+            let rj = (ln_r0 + j as f64 / inv_step).exp();
+            while i + 1 < r.len() && r[i + 1] <= rj {
+                i += 1;
+            }
+            start.push(i as u16);
+        }
+        let inv_dr = r
+            .windows(2)
+            .map(|w| {
+                if w[1] > w[0] {
+                    1.0 / (w[1] - w[0])
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        Self {
+            first,
+            ln_r0,
+            inv_step,
+            start,
+            inv_dr,
+        }
+    }
+
+    /// The first grid point whose range exceeds `r_g_cm2` (> 0); `r.len()` if none.
+    #[inline]
+    fn first_above(&self, r: &[f64], r_g_cm2: f64) -> usize {
+        let t = (pedisim_core::fastmath::ln_positive(r_g_cm2) - self.ln_r0) * self.inv_step;
+        // (Below the first cell, including a NaN: start from the first point.)
+        let j = if t >= 0.0 {
+            (t as i64 as usize).min(RANGE_INDEX_CELLS - 1)
+        } else {
+            0
+        };
+        let mut i = self.start[j] as usize;
+        // r[i] <= r_j <= r_g_cm2 (up to the rounding of r_j): walk up to the interval.
+        while i > self.first && r[i] > r_g_cm2 {
+            i -= 1;
+        }
+        while i + 1 < r.len() && r[i + 1] <= r_g_cm2 {
+            i += 1;
+        }
+        if r[i] > r_g_cm2 {
+            i
+        } else {
+            i + 1
         }
     }
 }
@@ -430,6 +549,10 @@ impl Default for ElectronSettings {
 /// Per-material tables on the shared energy grid ([`EnergyGrid`], 1 keV..20 MeV).
 #[derive(Clone, Debug)]
 struct MaterialTables {
+    /// The step quantities per charge (see [`StepRow`]).
+    rows: [Vec<StepRow>; 2],
+    /// Index of the range tables by logarithm of the range, per charge.
+    range_index: [RangeIndex; 2],
     /// Restricted total (collision + radiative) stopping power \[MeV cm^2/g\], per charge.
     stopping: [Vec<f64>; 2],
     /// Range with the restricted stopping power from the cutoff \[g/cm^2\], per charge
@@ -519,35 +642,53 @@ impl ElasticModel {
     }
 }
 
-/// The tabulated quantities of one material at one energy (see [`ElectronTables::at`]).
+/// The tabulated quantities a condensed-history step needs at one energy in one material
+/// (see [`ElectronTables::at`]). The elastic quantities follow the mixed scheme of the
+/// tables' [`ElectronSettings`]: hard elastic events are those deflecting by more than the
+/// energy's cut angle, whose cross section is 1 / lambda_h(E) with PENELOPE's
+/// lambda_h = max(lambda_el, min(C1 lambda_1, C2 E / S)).
 #[derive(Clone, Copy, Debug)]
 pub struct PointData {
-    /// The energy's interval on the grid (a hint for
-    /// [`ElectronTables::energy_at_range_below`]).
-    pub grid_bin: usize,
+    /// The energy's position on the grid (the argument of
+    /// [`ElectronTables::hard_events`]).
+    pub index: EnergyIndex,
     /// Residual range with the restricted stopping power \[g/cm^2\].
     pub range_g_cm2: f64,
-    /// Restricted stopping power \[MeV cm^2/g\].
-    pub stopping_mev_cm2_g: f64,
-    /// The elastic model.
+    /// Hard elastic cross section 1 / lambda_h \[cm^2/g\].
+    pub hard_elastic_cm2_g: f64,
+    /// Total cross section of the hard events (elastic, delta ray, bremsstrahlung,
+    /// annihilation in flight) \[cm^2/g\].
+    pub hard_total_cm2_g: f64,
+    /// Longest step from this energy \[g/cm^2\]: [`MAX_STEP_HARD_MFP`] hard elastic mean
+    /// free paths, at most the residual range.
+    pub step_max_g_cm2: f64,
+    /// A majorant of [`PointData::hard_total_cm2_g`] over every energy a step of at most
+    /// `step_max_g_cm2` passes through \[cm^2/g\] (for the delta-event sampling of the
+    /// next hard event).
+    pub majorant_cm2_g: f64,
+    /// The soft angular integrals Q_k(E) = integral from the cutoff to E of
+    /// dE' / (lambda_ks(E') S(E')), k = 1, 2 (dimensionless), where 1 / lambda_ks is the
+    /// rate of 1 - P_k(cos theta) of the soft elastic events and S the restricted stopping
+    /// power: over a step from E0 down to E1 the soft deflection has
+    /// `<P_k(cos theta)>` = exp(-(Q_k(E0) - Q_k(E1))), exact for the energy loss along the
+    /// step in the continuous-slowing-down approximation.
+    pub soft_q: [f64; 2],
+}
+
+/// The hard events possible at one energy (see [`ElectronTables::hard_events`]).
+#[derive(Clone, Copy, Debug)]
+pub struct HardEvents {
+    /// The elastic model at this energy.
     pub elastic: ElasticModel,
+    /// Hard elastic cross section \[cm^2/g\]; the cut is
+    /// `elastic.cut_for_hard(hard_elastic_cm2_g)`.
+    pub hard_elastic_cm2_g: f64,
     /// Hard collision (delta-ray) cross section \[cm^2/g\].
     pub delta_cm2_g: f64,
     /// Hard bremsstrahlung cross section \[cm^2/g\].
     pub brems_cm2_g: f64,
     /// Annihilation-in-flight cross section \[cm^2/g\] (0 for electrons).
     pub annihilation_cm2_g: f64,
-}
-
-impl PointData {
-    /// Total cross section \[cm^2/g\] of the hard events with elastic cut `u_cut`.
-    #[inline]
-    pub fn hard_total_cm2_g(&self, u_cut: f64) -> f64 {
-        self.elastic.hard_cm2_g(u_cut)
-            + self.delta_cm2_g
-            + self.brems_cm2_g
-            + self.annihilation_cm2_g
-    }
 }
 
 /// Samples cos(theta) of a soft deflection with first moment `mean_mu` = `<cos theta>` and
@@ -597,6 +738,16 @@ impl ElectronTables {
                 "delta-ray threshold {} MeV and bremsstrahlung threshold {} MeV: expected the \
                  delta-ray threshold >= the cutoff and both between {MIN_CUTOFF_MEV} and 1 MeV",
                 settings.delta_threshold_mev, settings.brems_threshold_mev
+            )));
+        }
+        if !(settings.c1_elastic > 0.0
+            && settings.c1_elastic <= 1.0
+            && settings.c2_energy > 0.0
+            && settings.c2_energy <= 1.0)
+        {
+            return Err(bad(format!(
+                "mixed-scheme parameters C1 = {} and C2 = {}: expected both in (0, 1]",
+                settings.c1_elastic, settings.c2_energy
             )));
         }
         let grid = EnergyGrid::default();
@@ -653,6 +804,33 @@ impl ElectronTables {
         let mut sigma_annihilation = vec![0.0; N_ENERGY];
         let mut screening = vec![0.0; N_ENERGY];
         let n_e = z_over_a * AVOGADRO_PER_MOL; // electrons per gram
+                                               // Compound screening parameter: the A whose transport logarithm
+                                               // ln((1+A)/A) - 1/(1+A) equals the K-weighted mean of the elements'.
+        let screening_at = |t: f64| {
+            let (beta2, _, _) = kinematics(t);
+            let pc = (t * (t + 2.0 * ELECTRON_MASS_MEV)).sqrt();
+            let target: f64 = atoms
+                .iter()
+                .map(|&(zf, kz)| {
+                    let a_tf = 0.885_34 * BOHR_RADIUS_CM / zf.cbrt();
+                    let chi = HBAR_C_MEV_CM / (2.0 * pc * a_tf);
+                    let az = chi * chi * (1.13 + 3.76 * (ALPHA * zf).powi(2) / beta2);
+                    kz * (((1.0 + az) / az).ln() - 1.0 / (1.0 + az))
+                })
+                .sum::<f64>()
+                / elastic_k;
+            let (mut lo, mut hi) = (-60.0f64, 5.0f64);
+            for _ in 0..100 {
+                let mid = 0.5 * (lo + hi);
+                let a = mid.exp();
+                if ((1.0 + a) / a).ln() - 1.0 / (1.0 + a) > target {
+                    lo = mid;
+                } else {
+                    hi = mid;
+                }
+            }
+            (0.5 * (lo + hi)).exp()
+        };
         for i in 0..N_ENERGY {
             let t = grid.energy_mev(i);
             let rad_restricted = Self::radiative(&brems, t, Some(s.brems_threshold_mev));
@@ -675,36 +853,33 @@ impl ElectronTables {
                 0.0
             };
             sigma_annihilation[i] = n_e * annihilation_cm2(t);
-            // Compound screening parameter: the A whose transport logarithm
-            // ln((1+A)/A) - 1/(1+A) equals the K-weighted mean of the elements'.
-            let (beta2, gamma, _) = kinematics(t);
-            let pc = (t * (t + 2.0 * ELECTRON_MASS_MEV)).sqrt();
-            let target: f64 = atoms
-                .iter()
-                .map(|&(zf, kz)| {
-                    let a_tf = 0.885_34 * BOHR_RADIUS_CM / zf.cbrt();
-                    let chi = HBAR_C_MEV_CM / (2.0 * pc * a_tf);
-                    let az = chi * chi * (1.13 + 3.76 * (ALPHA * zf).powi(2) / beta2);
-                    kz * (((1.0 + az) / az).ln() - 1.0 / (1.0 + az))
-                })
-                .sum::<f64>()
-                / elastic_k;
-            let _ = gamma;
-            let (mut lo, mut hi) = (-60.0f64, 5.0f64);
-            for _ in 0..100 {
-                let mid = 0.5 * (lo + hi);
-                let a = mid.exp();
-                if ((1.0 + a) / a).ln() - 1.0 / (1.0 + a) > target {
-                    lo = mid;
-                } else {
-                    hi = mid;
-                }
-            }
-            screening[i] = (0.5 * (lo + hi)).exp();
+            screening[i] = screening_at(t);
         }
-        // Ranges: integral of dT / S from the cutoff, by the trapezoidal rule in ln T on the
-        // grid (steps of 0.5 % in energy, S smooth: relative error below 1e-5).
+        // The mixed elastic scheme at energy t with restricted stopping power `stop` and
+        // screening parameter `a`: (hard elastic cross section, soft 1/lambda_1s, soft
+        // 1/lambda_2s) \[cm^2/g\]. The hard mean free path is PENELOPE's
+        // lambda_h = max(lambda_el, min(C1 lambda_1, C2 E / S)); the cut angle follows.
+        let mixed = |t: f64, stop: f64, a: f64| {
+            let (beta2, gamma, _) = kinematics(t);
+            let el = ElasticModel {
+                k_cm2_g: elastic_k / (beta2 * beta2 * gamma * gamma),
+                screening: a,
+            };
+            let target = el
+                .total_cm2_g()
+                .min((el.transport_cm2_g() / s.c1_elastic).max(stop / (s.c2_energy * t)));
+            let u = el.cut_for_hard(target);
+            let (t1, t2) = el.soft_transport_cm2_g(u);
+            (el.hard_cm2_g(u), t1, t2)
+        };
+        // Ranges (integral of dT / S) and the soft angular integrals (integral of
+        // dT / lambda_ks / S, k = 1, 2) from the cutoff, by the trapezoidal rule in ln T on
+        // the grid (steps of 0.5 % in energy, smooth integrands: relative error below 1e-5).
         let mut range = [vec![0.0; N_ENERGY], vec![0.0; N_ENERGY]];
+        let mut rows = [
+            vec![StepRow([0.0; 8]); N_ENERGY],
+            vec![StepRow([0.0; 8]); N_ENERGY],
+        ];
         for c in [Charge::Electron, Charge::Positron] {
             let sp = &stopping[c as usize];
             let at_cutoff = collision_stopping_mev_cm2_g(
@@ -715,23 +890,69 @@ impl ElectronTables {
                 &de,
                 Some(s.delta_threshold_mev),
             ) + Self::radiative(&brems, s.cutoff_mev, Some(s.brems_threshold_mev));
-            let r = &mut range[c as usize];
-            let mut acc = 0.0;
-            let (mut prev_t, mut prev_f) = (s.cutoff_mev, s.cutoff_mev / at_cutoff);
+            let (_, t1c, t2c) = mixed(s.cutoff_mev, at_cutoff, screening_at(s.cutoff_mev));
+            let (r, row) = (&mut range[c as usize], &mut rows[c as usize]);
+            let mut acc = [0.0; 3];
+            let mut prev_t = s.cutoff_mev;
+            let mut prev_f = [1.0, t1c, t2c].map(|x| x * s.cutoff_mev / at_cutoff);
             for i in 0..N_ENERGY {
                 let t = grid.energy_mev(i);
+                let (hard, t1, t2) = mixed(t, sp[i], screening[i]);
                 if t > prev_t {
-                    let f = t / sp[i];
-                    acc += 0.5 * (f + prev_f) * (t / prev_t).ln();
+                    let f = [1.0, t1, t2].map(|x| x * t / sp[i]);
+                    let dl = (t / prev_t).ln();
+                    for k in 0..3 {
+                        acc[k] += 0.5 * (f[k] + prev_f[k]) * dl;
+                    }
                     prev_t = t;
                     prev_f = f;
                 }
-                r[i] = acc;
+                r[i] = acc[0];
+                let delta = sigma_delta[c as usize][i];
+                let annihilation = if c == Charge::Positron {
+                    sigma_annihilation[i]
+                } else {
+                    0.0
+                };
+                row[i] = StepRow([
+                    acc[0],
+                    hard,
+                    hard + delta + sigma_brems[i] + annihilation,
+                    acc[1],
+                    acc[2],
+                    acc[0].min(MAX_STEP_HARD_MFP / hard),
+                    0.0,
+                    0.0,
+                ]);
+            }
+            // Majorant of the hard cross section over a longest step: the hard cross
+            // section is interpolated linearly between grid points, so its largest value
+            // over an energy interval is at a grid point. A step from E in (E_i, E_i+1)
+            // ends above the lower of the end energies of the longest steps from E_i and
+            // E_i+1 (range - longest step is interpolated linearly, and the range is
+            // monotonic): the largest grid value from that end's interval up to E_i+1 is a
+            // majorant for every energy of the interval, with no margin.
+            let low_bin: Vec<usize> = row
+                .iter()
+                .map(|x| {
+                    let end = x.0[ROW_RANGE] - x.0[ROW_STEP_MAX];
+                    r.partition_point(|&y| y <= end).saturating_sub(1)
+                })
+                .collect();
+            for i in 0..N_ENERGY {
+                let hi = (i + 1).min(N_ENERGY - 1);
+                let lo = low_bin[i].min(low_bin[hi]);
+                let max = (lo..=hi)
+                    .map(|k| row[k].0[ROW_HARD_TOTAL])
+                    .fold(0.0, f64::max);
+                row[i].0[ROW_MAJORANT] = max;
             }
         }
         Ok(MaterialTables {
             stopping,
+            range_index: [RangeIndex::new(&range[0]), RangeIndex::new(&range[1])],
             range,
+            rows,
             sigma_delta,
             sigma_brems,
             sigma_annihilation,
@@ -789,52 +1010,54 @@ impl ElectronTables {
     /// Kinetic energy \[MeV\] whose restricted range is `r_g_cm2` (the inverse of
     /// [`ElectronTables::range_g_cm2`]; the cutoff for r <= 0).
     pub fn energy_at_range(&self, mat: usize, c: Charge, r_g_cm2: f64) -> f64 {
-        self.energy_at_range_below(mat, c, r_g_cm2, N_ENERGY - 2)
+        self.locate_range(mat, c, r_g_cm2).0
     }
 
-    /// As [`ElectronTables::energy_at_range`], searching down from grid point `bin + 1`
-    /// (e.g. `bin` = [`PointData::grid_bin`] of an energy whose range is at least
-    /// `r_g_cm2`): a step's end energy is then found in a few comparisons instead of a
-    /// search of the whole table. Any `bin` gives the same result.
-    pub fn energy_at_range_below(&self, mat: usize, c: Charge, r_g_cm2: f64, bin: usize) -> f64 {
-        let r = &self.mat(mat).range[c as usize];
+    /// As [`ElectronTables::energy_at_range`], also returning the energy's grid position
+    /// (the fraction linear in energy inside the interval, which differs from the
+    /// logarithmic fraction of [`EnergyGrid::index`] by less than 1e-3 of the interval), so
+    /// that [`ElectronTables::at_index`] needs no logarithm. The interval is found through
+    /// an index by the logarithm of the range (no search).
+    pub fn locate_range(&self, mat: usize, c: Charge, r_g_cm2: f64) -> (f64, EnergyIndex) {
+        let m = self.mat(mat);
+        let r = &m.range[c as usize];
+        let cutoff = self.settings.cutoff_mev;
         if r_g_cm2 <= 0.0 {
-            return self.settings.cutoff_mev;
+            return (cutoff, self.grid.index(cutoff));
         }
-        // First grid point with range > r_g_cm2.
-        let top = (bin + 1).min(N_ENERGY - 1);
-        let i = if r[top] > r_g_cm2 {
-            // Gallop down to a point with range <= r_g_cm2 (r[0] = 0 is one), then bisect.
-            let mut step = 1;
-            let lo = loop {
-                if step > top {
-                    break 0;
-                }
-                if r[top - step] <= r_g_cm2 {
-                    break top - step;
-                }
-                step *= 2;
-            };
-            lo + r[lo..=top].partition_point(|&x| x <= r_g_cm2)
-        } else {
-            r.partition_point(|&x| x <= r_g_cm2)
-        };
+        let index = &m.range_index[c as usize];
+        let i = index.first_above(r, r_g_cm2);
         if i == 0 {
-            return self.settings.cutoff_mev;
+            return (cutoff, self.grid.index(cutoff));
         }
         if i >= r.len() {
-            return self.energies[N_ENERGY - 1];
+            return (
+                self.energies[N_ENERGY - 1],
+                EnergyIndex {
+                    bin: N_ENERGY - 2,
+                    frac: 1.0,
+                },
+            );
         }
         let (e0, e1) = (self.energies[i - 1], self.energies[i]);
-        let (r0, r1) = (r[i - 1], r[i]);
-        let lo = if r0 <= 0.0 {
+        let r0 = r[i - 1];
+        if r0 <= 0.0 {
             // The interval containing the cutoff: interpolate from the cutoff.
-            (self.settings.cutoff_mev, 0.0)
-        } else {
-            (e0, r0)
-        };
-        let f = (r_g_cm2 - lo.1) / (r1 - lo.1);
-        lo.0 + f * (e1 - lo.0)
+            let f = r_g_cm2 / r[i];
+            let e = cutoff + f * (e1 - cutoff);
+            let frac = ((e - e0) / (e1 - e0)).clamp(0.0, 1.0);
+            return (e, EnergyIndex { bin: i - 1, frac });
+        }
+        // Linear in energy between the grid points: the fraction of the interval is the
+        // fraction of its range increment.
+        let f = ((r_g_cm2 - r0) * index.inv_dr[i - 1]).clamp(0.0, 1.0);
+        (
+            e0 + f * (e1 - e0),
+            EnergyIndex {
+                bin: i - 1,
+                frac: f,
+            },
+        )
     }
 
     /// Kinetic energy \[MeV\] after a path of `s_g_cm2` with continuous (restricted) loss
@@ -866,21 +1089,47 @@ impl ElectronTables {
     /// Everything a condensed-history step needs at one energy, with one grid lookup.
     #[inline]
     pub fn at(&self, mat: usize, c: Charge, t_mev: f64) -> PointData {
-        let m = self.mat(mat);
-        let idx = self.grid.index(t_mev);
-        let (beta2, gamma, _) = kinematics(t_mev);
+        self.at_index(mat, c, t_mev, self.grid.index(t_mev))
+    }
+
+    /// As [`ElectronTables::at`] with the energy's grid position already known (from
+    /// [`ElectronTables::locate_range`]).
+    #[inline]
+    pub fn at_index(&self, mat: usize, c: Charge, t_mev: f64, idx: EnergyIndex) -> PointData {
+        let rows = &self.mat(mat).rows[c as usize];
+        let (lo, hi) = (&rows[idx.bin].0, &rows[idx.bin + 1].0);
+        let f = idx.frac;
+        let v = |k: usize| lo[k] + f * (hi[k] - lo[k]);
         PointData {
-            grid_bin: idx.bin,
+            index: idx,
             range_g_cm2: if t_mev <= self.settings.cutoff_mev {
                 0.0
             } else {
-                Self::lin(&m.range[c as usize], idx)
+                v(ROW_RANGE)
             },
-            stopping_mev_cm2_g: Self::lin(&m.stopping[c as usize], idx),
+            hard_elastic_cm2_g: v(ROW_HARD_ELASTIC),
+            hard_total_cm2_g: v(ROW_HARD_TOTAL),
+            step_max_g_cm2: v(ROW_STEP_MAX),
+            majorant_cm2_g: v(ROW_MAJORANT),
+            soft_q: [v(ROW_Q1), v(ROW_Q2)],
+        }
+    }
+
+    /// The hard events at `t_mev` (grid position `idx`): their cross sections and the
+    /// elastic model to sample a hard deflection from.
+    pub fn hard_events(&self, mat: usize, c: Charge, t_mev: f64, idx: EnergyIndex) -> HardEvents {
+        let m = self.mat(mat);
+        let rows = &m.rows[c as usize];
+        let (lo, hi) = (&rows[idx.bin].0, &rows[idx.bin + 1].0);
+        let f = idx.frac;
+        let v = |k: usize| lo[k] + f * (hi[k] - lo[k]);
+        let (beta2, gamma, _) = kinematics(t_mev);
+        HardEvents {
             elastic: ElasticModel {
                 k_cm2_g: m.elastic_k / (beta2 * beta2 * gamma * gamma),
                 screening: Self::lin(&m.screening, idx),
             },
+            hard_elastic_cm2_g: v(ROW_HARD_ELASTIC),
             delta_cm2_g: Self::lin(&m.sigma_delta[c as usize], idx),
             brems_cm2_g: Self::lin(&m.sigma_brems, idx),
             annihilation_cm2_g: if c == Charge::Positron {
@@ -1286,11 +1535,21 @@ mod tests {
                 let r = t.range_g_cm2(0, c, e);
                 let back = t.energy_at_range(0, c, r);
                 assert!((back / e - 1.0).abs() < 1e-3, "{e}: {back}");
-                // The guided search gives the full search's answer from any hint.
-                for frac in [0.999, 0.9, 0.5, 0.01] {
-                    let full = t.energy_at_range(0, c, frac * r);
-                    for bin in [0, 17, t.at(0, c, e).grid_bin, N_ENERGY - 2] {
-                        assert_eq!(t.energy_at_range_below(0, c, frac * r, bin), full);
+                // The range index finds the interval a full search finds.
+                let table = &t.mat(0).range[c as usize];
+                for frac in [1.0, 0.999, 0.9, 0.5, 0.01, 1e-6] {
+                    let (_, idx) = t.locate_range(0, c, frac * r);
+                    let i = table.partition_point(|&x| x <= frac * r);
+                    assert_eq!(idx.bin, i - 1, "{e} MeV {c:?} fraction {frac}");
+                }
+                // Every grid point's own range, and points between them.
+                for i in 1..N_ENERGY - 1 {
+                    for x in [table[i], 0.5 * (table[i] + table[i + 1])] {
+                        if x > 0.0 {
+                            let want = table.partition_point(|&y| y <= x);
+                            let (_, idx) = t.locate_range(0, c, x);
+                            assert_eq!(idx.bin, want - 1, "grid point {i}");
+                        }
                     }
                 }
                 let half = t.energy_after(0, c, e, 0.5 * r);

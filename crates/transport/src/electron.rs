@@ -9,8 +9,10 @@
 //!
 //! **Mixed elastic scattering** (PENELOPE's scheme: Baro, Sempau, Fernandez-Varea and
 //! Salvat, Nucl. Instrum. Meth. B 100 (1995) 31). The mean free path between hard elastic
-//! events is lambda_h = max(lambda_el, min(C1 lambda_1, C2 E / S)) with C1 =
-//! [`C1_ELASTIC`] and C2 = [`C2_ENERGY`]; the cut angle follows from it. The soft deflection is applied at a
+//! events is lambda_h(E) = max(lambda_el, min(C1 lambda_1, C2 E / S)) with C1 and C2 from
+//! the tables' settings (defaults [`pedisim_physics::electron::C1_ELASTIC`] and
+//! [`pedisim_physics::electron::C2_ENERGY`]); the cut angle at each energy follows from it.
+//! The soft deflection is applied at a
 //! random point of the step (the "random hinge"), which reproduces the spatial spread of
 //! the exact multiple-scattering solution to second order in the step length. Neither the
 //! step nor the angular distribution depends on the voxel size: this is the voxel-size
@@ -20,7 +22,11 @@
 //! **Energy dependence along a step.** The distance to the next hard event is sampled
 //! with the largest of the hard cross sections at the step's start and end energies (a
 //! majorant) and accepted at the event's energy with the ratio of the true cross section
-//! (a delta-event scheme as in PENELOPE); the soft moments use the mid-step energy.
+//! (a delta-event scheme as in PENELOPE). The soft deflection's Legendre moments are
+//! exp(-(Q_k(E0) - Q_k(E1))) with the tabulated integrals Q_k of the soft transport rates
+//! over the energy loss (`PointData::soft_q`): exact along the step in the
+//! continuous-slowing-down approximation, with no logarithm or exponential of the
+//! screening parameter per step.
 //!
 //! **Boundaries.** A step walks through voxels; where a voxel of another medium (material
 //! or density) begins, the step ends on the boundary (the energy loss is pro-rated on the
@@ -42,23 +48,12 @@
 
 use crate::kernel::{Counters, Kind, Lane, Particle, Simulation};
 use pedisim_core::constants::ELECTRON_MASS_MEV;
+use pedisim_core::fastmath::exp_neg;
 use pedisim_core::Vec3;
 use pedisim_physics::electron::{
     delta_angles, sample_annihilation_in_flight, sample_brems_angle, sample_delta,
     sample_soft_deflection, Charge, ElectronTables,
 };
-
-/// PENELOPE's C1: the hard elastic mean free path is at most this fraction of the first
-/// transport mean free path (PENELOPE allows up to 0.2). Depth doses and point kernels are
-/// unchanged within statistics from 0.01 to 0.2 (docs/validation.md 6b).
-pub const C1_ELASTIC: f64 = 0.2;
-
-/// PENELOPE's C2: the hard elastic mean free path is at most this fraction of E / S (the
-/// largest average fractional energy loss between hard elastic events).
-pub const C2_ENERGY: f64 = 0.05;
-
-/// Longest step, in hard elastic mean free paths.
-const MAX_STEP_HARD_MFP: f64 = 2.0;
 
 /// A small push \[mm\] past a voxel boundary so that the next lookup finds the new voxel.
 const NUDGE_MM: f64 = 1e-7;
@@ -233,36 +228,21 @@ impl<'a> Simulation<'a> {
                 }
                 return;
             }
-            // --- The step, in g/cm^2.
+            // --- The step, in g/cm^2: at most MAX_STEP_HARD_MFP hard mean free paths at the
+            // start energy and the residual range; the next hard event by the delta-event
+            // scheme with the tabulated majorant over the step's energies.
             c.electron_steps += 1;
-            let el = here.elastic;
-            let stopping = here.stopping_mev_cm2_g;
-            let sigma_el = el.total_cm2_g();
-            let sigma_h =
-                sigma_el.min((el.transport_cm2_g() / C1_ELASTIC).max(stopping / (C2_ENERGY * e)));
-            let u_cut = el.cut_for_hard(sigma_h);
-            let s_max = range.min(MAX_STEP_HARD_MFP / sigma_h);
-            let e_low = tables.energy_at_range_below(mat, charge, range - s_max, here.grid_bin);
-            let sigma_max = here.hard_total_cm2_g(u_cut).max(
-                tables
-                    .at(mat, charge, e_low.max(cutoff))
-                    .hard_total_cm2_g(u_cut),
-            ) * 1.02;
+            let s_max = here.step_max_g_cm2;
+            let sigma_max = here.majorant_cm2_g;
             let t_hard = lane.rng.exponential() / sigma_max;
-            let (s, hard) = if t_hard < s_max {
-                (t_hard, true)
-            } else {
-                (s_max, false)
-            };
-            let e_end = if s >= range {
-                cutoff.min(e)
-            } else {
-                tables
-                    .energy_at_range_below(mat, charge, range - s, here.grid_bin)
-                    .min(e)
-            };
-            let mid = tables.elastic(mat, 0.5 * (e + e_end));
-            let (t1, t2) = mid.soft_transport_cm2_g(u_cut);
+            let hard = t_hard < s_max;
+            let s = if hard { t_hard } else { s_max };
+            let (e1, idx1) = tables.locate_range(mat, charge, range - s);
+            let e_end = e1.min(e);
+            let end_point = tables.at_index(mat, charge, e_end, idx1);
+            // Soft deflection: <P_k(cos theta)> = exp(-(Q_k(E0) - Q_k(E1))).
+            let dq1 = (here.soft_q[0] - end_point.soft_q[0]).max(0.0);
+            let dq2 = (here.soft_q[1] - end_point.soft_q[1]).max(dq1);
             let tau = lane.rng.uniform() * s;
             let mm_per_g_cm2 = 10.0 / rho;
             // --- First segment, to the hinge.
@@ -283,7 +263,7 @@ impl<'a> Simulation<'a> {
             }
             let hinge = pos + dir * d1;
             let hinge_voxel = m.voxel_at(hinge).or(Some(v));
-            let mu = sample_soft_deflection((-s * t1).exp(), (-s * t2).exp(), &mut lane.rng);
+            let mu = sample_soft_deflection(exp_neg(dq1), exp_neg(dq2), &mut lane.rng);
             let (cp, sp) = lane.rng.azimuth();
             dir = dir.rotate(mu, cp, sp);
             // --- Second segment, to the end of the step.
@@ -308,13 +288,17 @@ impl<'a> Simulation<'a> {
                 continue;
             }
             // --- A hard event (or a delta event of the majorant).
-            let end = tables.at(mat, charge, e);
-            let el_end = end.elastic;
-            let s_el = el_end.hard_cm2_g(u_cut);
-            let (sd, sb, sa) = (end.delta_cm2_g, end.brems_cm2_g, end.annihilation_cm2_g);
+            let ev = tables.hard_events(mat, charge, e, end_point.index);
+            let s_el = ev.hard_elastic_cm2_g;
+            let (sd, sb, sa) = (ev.delta_cm2_g, ev.brems_cm2_g, ev.annihilation_cm2_g);
+            debug_assert!(
+                ev.hard_elastic_cm2_g + sd + sb + sa <= sigma_max * (1.0 + 1e-9),
+                "majorant {sigma_max} below the hard cross section at {e} MeV"
+            );
             let r = lane.rng.uniform() * sigma_max;
             if r < s_el {
-                let u = el_end.sample_hard(u_cut, &mut lane.rng);
+                let u_cut = ev.elastic.cut_for_hard(s_el);
+                let u = ev.elastic.sample_hard(u_cut, &mut lane.rng);
                 let (cp, sp) = lane.rng.azimuth();
                 dir = dir.rotate(1.0 - u, cp, sp);
             } else if r < s_el + sd {

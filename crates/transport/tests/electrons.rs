@@ -28,9 +28,27 @@ fn water_box(size_mm: [f64; 3], voxel_mm: [f64; 3]) -> Phantom {
 }
 
 fn run_ch(p: &Phantom, src: &Source, seed: u64, batches: u64, per_batch: u64) -> RunResult {
+    run_ch_with(
+        p,
+        src,
+        seed,
+        batches,
+        per_batch,
+        ElectronSettings::default(),
+    )
+}
+
+fn run_ch_with(
+    p: &Phantom,
+    src: &Source,
+    seed: u64,
+    batches: u64,
+    per_batch: u64,
+    es: ElectronSettings,
+) -> RunResult {
     let mats = materials(p);
     let tables = PhotonTables::new(&mats).unwrap();
-    let el = ElectronTables::new(&mats, ElectronSettings::default()).unwrap();
+    let el = ElectronTables::new(&mats, es).unwrap();
     let model = VoxelModel::new(p).unwrap();
     let settings = Settings {
         charged: ChargedParticleModel::CondensedHistory,
@@ -51,6 +69,22 @@ fn depth_dose(
     dz_mm: f64,
     histories: u64,
 ) -> (Vec<f64>, Vec<f64>, RunResult) {
+    depth_dose_with(
+        e_mev,
+        depth_mm,
+        dz_mm,
+        histories,
+        ElectronSettings::default(),
+    )
+}
+
+fn depth_dose_with(
+    e_mev: f64,
+    depth_mm: f64,
+    dz_mm: f64,
+    histories: u64,
+    es: ElectronSettings,
+) -> (Vec<f64>, Vec<f64>, RunResult) {
     let lateral = 200.0;
     let p = water_box([lateral, lateral, depth_mm], [lateral, lateral, dz_mm]);
     let start = Vec3::new(lateral / 2.0, lateral / 2.0, -1.0);
@@ -59,7 +93,7 @@ fn depth_dose(
         Spectrum::MonoElectron { energy_mev: e_mev },
     );
     let batches = 10;
-    let r = run_ch(&p, &src, 11, batches, histories / batches);
+    let r = run_ch_with(&p, &src, 11, batches, histories / batches, es);
     let n = (r.stats.batches * r.stats.histories_per_batch) as f64;
     let dz_g = dz_mm / 10.0;
     let dose: Vec<f64> = r.stats.sum_mev.iter().map(|&s| s / n / dz_g).collect();
@@ -88,10 +122,54 @@ fn print_depth_dose() {
     }
 }
 
+/// Step-size study (validation.md 6b): R50 and Rp of 1 and 5 MeV beams for several
+/// mixed-scheme parameters C1 and C2, with the electron steps per history.
+/// `cargo test --release -p pedisim-transport --test electrons print_step_size_study -- --ignored --nocapture`
+#[test]
+#[ignore]
+fn print_step_size_study() {
+    for (c1, c2) in [
+        (0.01, 0.01),
+        (0.05, 0.05),
+        (0.2, 0.05),
+        (0.2, 0.1),
+        (0.2, 0.2),
+    ] {
+        let es = ElectronSettings {
+            c1_elastic: c1,
+            c2_energy: c2,
+            ..Default::default()
+        };
+        for (e, depth, dz, n) in [(1.0, 6.0, 0.05, 200_000u64), (5.0, 30.0, 0.25, 50_000)] {
+            let t0 = std::time::Instant::now();
+            let (z, d, r) = depth_dose_with(e, depth, dz, n, es);
+            let (rp, r50) = practical_range(&z, &d);
+            println!(
+                "C1 {c1} C2 {c2} E {e} MeV: R50 {r50:.4} Rp {rp:.4} g/cm2, {:.1} steps/history, {:.1} s",
+                r.counters.electron_steps as f64 / n as f64,
+                t0.elapsed().as_secs_f64()
+            );
+        }
+        for (e, r0) in [(0.1, 0.1431), (0.5, 1.766), (1.0, 4.367)] {
+            let (_, x90, _) = dpk_with(e, r0, 40_000, es);
+            println!("C1 {c1} C2 {c2} E {e} MeV: X90 {x90:.4}");
+        }
+    }
+}
+
 /// Scaled dose point kernel of monoenergetic electrons in water: the fraction of the
 /// emitted energy deposited within r/r0 < x, in bins of 0.05 (voxel centres), for a point
 /// source at the centre of a water cube with voxels of `voxel_r0` r0.
 fn dpk(e_mev: f64, r0_mm: f64, histories: u64) -> (Vec<f64>, f64, RunResult) {
+    dpk_with(e_mev, r0_mm, histories, ElectronSettings::default())
+}
+
+fn dpk_with(
+    e_mev: f64,
+    r0_mm: f64,
+    histories: u64,
+    es: ElectronSettings,
+) -> (Vec<f64>, f64, RunResult) {
     let n_side = 101usize;
     let voxel = 2.6 * r0_mm / n_side as f64;
     let size = voxel * n_side as f64;
@@ -104,7 +182,7 @@ fn dpk(e_mev: f64, r0_mm: f64, histories: u64) -> (Vec<f64>, f64, RunResult) {
         Spectrum::MonoElectron { energy_mev: e_mev },
     );
     let batches = 10;
-    let r = run_ch(&p, &src, 5, batches, histories / batches);
+    let r = run_ch_with(&p, &src, 5, batches, histories / batches, es);
     let n = (r.stats.batches * r.stats.histories_per_batch) as f64;
     let mut bins = vec![0.0; 26];
     for (i, &s) in r.stats.sum_mev.iter().enumerate() {
