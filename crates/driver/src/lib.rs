@@ -329,7 +329,7 @@ pub fn execute_on(
         ("config_file".into(), AttrValue::Str(plan.config_path.display().to_string())),
         ("config_toml".into(), AttrValue::Str(plan.config.to_toml())),
     ];
-    let summary_attrs: Vec<(String, AttrValue)> = vec![
+    let mut summary_attrs: Vec<(String, AttrValue)> = vec![
         ("histories".into(), AttrValue::U64(c.histories)),
         ("emitted_energy_mev".into(), AttrValue::F64(c.emitted_mev)),
         (
@@ -362,6 +362,22 @@ pub fn execute_on(
             AttrValue::F64((c.histories - done_before) as f64 / wall_seconds.max(1e-9)),
         ),
     ];
+    if let Some(es) = &plan.electrons {
+        // The electron physics settings, so that a dose database records them.
+        summary_attrs.extend([
+            ("electron_cutoff_mev".into(), AttrValue::F64(es.cutoff_mev)),
+            (
+                "electron_delta_threshold_mev".into(),
+                AttrValue::F64(es.delta_threshold_mev),
+            ),
+            (
+                "electron_brems_threshold_mev".into(),
+                AttrValue::F64(es.brems_threshold_mev),
+            ),
+            ("electron_c1".into(), AttrValue::F64(es.c1_elastic)),
+            ("electron_c2".into(), AttrValue::F64(es.c2_energy)),
+        ]);
+    }
     let out = DoseOutput {
         grid: &ph.grid,
         energy_deposit_mev: &energy,

@@ -39,7 +39,7 @@ use std::str::FromStr;
 /// Bumped on any layout change (see the versioning policy in `docs/formats.md`): the minor
 /// number for additions that old readers can ignore, the major number for renames,
 /// removals or changes of meaning, type or units.
-pub const FORMAT_VERSION: &str = "1.3";
+pub const FORMAT_VERSION: &str = "1.4";
 
 /// Largest chunk of a 3-D dataset \[bytes\].
 const CHUNK_BYTES: usize = 1 << 20;

@@ -73,7 +73,7 @@ fn check_invariants(p: &Path, dims: [usize; 3], histories: u64) -> Vec<f64> {
     assert_eq!(h5::read_attr_u64(p, "/", "histories").unwrap(), histories);
     assert_eq!(
         h5::read_attr_string(p, "/", "format_version").unwrap(),
-        "1.3"
+        "1.4"
     );
     assert_eq!(
         h5::read_attr_string(p, "/", "pedisim_version").unwrap(),
@@ -887,4 +887,18 @@ path = {}
     );
     run_config(dir.path(), &cfg, &[]).assert_success();
     assert_eq!(summary_u64(&out, "electron_steps"), 0);
+    // Local deposition records no electron physics settings; condensed history does.
+    assert!(h5::read_attr_f64(&out, "/summary", "electron_c2").is_err());
+    let cfg = write(
+        dir.path(),
+        "e.toml",
+        &config("electron_transport = \"condensed\"\nelectron_cutoff_kev = 20.0"),
+    );
+    run_config(dir.path(), &cfg, &[]).assert_success();
+    assert!(summary_u64(&out, "electron_steps") > 0);
+    let attr = |n: &str| h5::read_attr_f64(&out, "/summary", n).unwrap();
+    assert_eq!(attr("electron_cutoff_mev"), 0.02);
+    assert_eq!(attr("electron_delta_threshold_mev"), 0.02);
+    assert_eq!(attr("electron_c1"), 0.2);
+    assert_eq!(attr("electron_c2"), 0.1);
 }
