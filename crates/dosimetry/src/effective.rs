@@ -1,8 +1,8 @@
 //! Effective dose with the tissue weighting factors of ICRP Publication 103 (2007).
 //!
-//! `E = Σ_T w_T (H_T^M + H_T^F) / 2` (ICRP 103, paragraph 136 and Annex B, eq. B.3.7 of
-//! the sex-averaging of the reference male and female): the equivalent dose of each tissue
-//! is averaged over the sexes, then weighted. The radiation weighting factor is 1 for
+//! `E = Σ_T w_T (H_T^M + H_T^F) / 2` (ICRP 103's sex-averaging of the equivalent doses of
+//! the reference male and female): the equivalent dose of each tissue is averaged over the
+//! sexes, then weighted. The radiation weighting factor is 1 for
 //! photons and electrons (ICRP 103 Table 2), so `H_T = D_T` here: alpha emitters are not
 //! supported by this function.
 //!
