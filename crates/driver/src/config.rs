@@ -296,6 +296,11 @@ pub struct LabelSpec {
     /// Density [g/cm^3]; default the material's nominal density.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub density_g_cm3: Option<f64>,
+    /// The ICRP Publication 155 source/target region names this label stands for (e.g.
+    /// `["Liver"]`, `["UB-cont"]`), used by organ dosimetry to map labels to organs; empty
+    /// when unknown.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub regions: Vec<String>,
 }
 
 /// Reads and parses a TOML file of type `T`, with errors naming the file (and the key and

@@ -3,12 +3,12 @@
 //! before the whole plan is valid.
 
 use crate::config::ElectronTransport;
-use crate::config::{LabelTableFile, RunConfig};
+use crate::config::RunConfig;
 use crate::DriverError;
 use pedisim_core::{GridGeometry, Vec3};
 use pedisim_io::nifti_io;
 use pedisim_phantom::builtin::{box_phantom, slab_phantom, sphere_phantom, Slab};
-use pedisim_phantom::{LabelEntry, Phantom};
+use pedisim_phantom::Phantom;
 use pedisim_physics::electron::{ElectronSettings, MIN_CUTOFF_MEV};
 use pedisim_physics::material::{Material, MaterialDb};
 use pedisim_physics::nuclide::DecaySampler;
@@ -408,47 +408,15 @@ fn build_phantom(config: &RunConfig, f: &Path, db: &MaterialDb) -> Result<Phanto
             )?;
             let labels_path = resolve(f, &need(f, "phantom", "labels", kind, &p.labels)?);
             let table_path = resolve(f, &need(f, "phantom", "table", kind, &p.table)?);
-            let vol = nifti_io::read_labels(&labels_path)
-                .map_err(|e| cfg_err(f, format!("[phantom] labels: {e}")))?;
-            let table: LabelTableFile = crate::config::load_toml(&table_path)
-                .map_err(|e| cfg_err(f, format!("[phantom] table: {e}")))?;
-            let mut entries = Vec::new();
-            for (i, l) in table.label.iter().enumerate() {
-                if let Err(e) = db.get(&l.material) {
-                    return Err(cfg_err(
-                        &table_path,
-                        format!(
-                            "[[label]] #{} (value {}, '{}'): material: {e}",
-                            i + 1,
-                            l.value,
-                            l.name
-                        ),
-                    ));
-                }
-                entries.push(LabelEntry {
-                    value: l.value,
-                    name: l.name.clone(),
-                    material: l.material.clone(),
-                    density_g_cm3: l.density_g_cm3,
-                });
-            }
-            let density = match &p.density {
-                Some(d) => {
-                    let dp = resolve(f, d);
-                    let dv = nifti_io::read_scalar(&dp)
-                        .map_err(|e| cfg_err(f, format!("[phantom] density: {e}")))?;
-                    same_grid(&dv.grid, &vol.grid)
-                        .map_err(|m| cfg_err(&dp, format!("density map: {m}")))?;
-                    Some(dv.data)
-                }
-                None => None,
-            };
-            Phantom::from_labels(vol.grid, vol.data, entries, density, nominal).map_err(|e| {
-                cfg_err(
-                    &labels_path,
-                    format!("{e} (label table {})", table_path.display()),
-                )
-            })
+            let density_path = p.density.as_ref().map(|d| resolve(f, d));
+            crate::phantoms::load_label_phantom(
+                &labels_path,
+                &table_path,
+                density_path.as_deref(),
+                db,
+                Some(f),
+            )
+            .map(|(phantom, _)| phantom)
         }
         other => Err(cfg_err(
             f,

@@ -100,6 +100,11 @@ enum Command {
     /// pedisim svalues --nuclide Y-90 --voxel-mm 3 --material soft_tissue --size 11 -o
     /// y90_3mm.h5
     Svalues(Box<SvaluesArgs>),
+    /// Built-in paediatric phantoms and phantom files (docs/phantoms.md).
+    Phantom {
+        #[command(subcommand)]
+        action: PhantomCommand,
+    },
     /// Write a Slurm batch script for a campaign (docs/slurm.md).
     ///
     /// Estimates every run's cost with a short pilot (as campaign --dry-run), sizes the
@@ -108,6 +113,22 @@ enum Command {
     /// resubmits itself until the campaign is done. With --array, every array task runs
     /// its share of the runs as one process and a merge job builds campaign.h5.
     Slurm(Box<SlurmArgs>),
+}
+
+/// `pedisim phantom` subcommands.
+#[derive(Subcommand)]
+enum PhantomCommand {
+    /// Describe a label-map phantom: dimensions, voxel size, each label with its voxel
+    /// count, volume and mass in kg, and the total body mass in kg (every label except 0
+    /// and air).
+    Info {
+        /// The label map (.nii or .nii.gz).
+        file: PathBuf,
+        /// Its label table (default: FILE's name with .labels.toml instead of .nii or
+        /// .nii.gz, as written by phantom generate).
+        #[arg(long)]
+        table: Option<PathBuf>,
+    },
 }
 
 /// Electron and positron transport of `pedisim svalues`.
@@ -505,6 +526,7 @@ fn real_main() -> Result<()> {
             Ok(())
         }
         Command::Slurm(args) => slurm(*args),
+        Command::Phantom { action } => phantom(action),
         Command::Svalues(args) => svalues(*args),
         Command::Materials => {
             let db = pedisim_physics_db()?;
@@ -594,6 +616,44 @@ fn make_comm() -> Result<Box<dyn pedisim_driver::comm::Comm>> {
             }
         }
         Ok(Box::new(pedisim_driver::comm::SingleProcess))
+    }
+}
+
+/// Prints a phantom's description (`pedisim phantom info`, and after `generate`).
+fn print_phantom_info(file: &std::path::Path, info: &pedisim_driver::phantoms::PhantomInfo) {
+    let g = &info.grid;
+    println!(
+        "{}: {} x {} x {} voxels of {} x {} x {} mm",
+        file.display(),
+        g.dims[0],
+        g.dims[1],
+        g.dims[2],
+        g.voxel_mm[0],
+        g.voxel_mm[1],
+        g.voxel_mm[2]
+    );
+    println!(
+        "{:>6}  {:<28} {:<16} {:>10} {:>12} {:>12}",
+        "label", "name", "material", "voxels", "volume_cm3", "mass_kg"
+    );
+    for o in &info.organs {
+        println!(
+            "{:>6}  {:<28} {:<16} {:>10} {:>12.3} {:>12.5e}",
+            o.label, o.name, o.material, o.voxels, o.volume_cm3, o.mass_kg
+        );
+    }
+    println!("total body mass: {:.6} kg", info.body_mass_kg);
+}
+
+/// `pedisim phantom`.
+fn phantom(action: PhantomCommand) -> Result<()> {
+    let db = pedisim_physics_db()?;
+    match action {
+        PhantomCommand::Info { file, table } => {
+            let info = pedisim_driver::phantoms::info(&file, table.as_deref(), &db)?;
+            print_phantom_info(&file, &info);
+            Ok(())
+        }
     }
 }
 
