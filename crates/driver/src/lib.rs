@@ -22,6 +22,7 @@ pub mod config;
 pub mod phantoms;
 pub mod plan;
 pub mod slurm;
+pub mod smatrix;
 pub mod svalues;
 
 use pedisim_core::constants::JOULE_PER_MEV;
@@ -407,6 +408,30 @@ pub fn execute_on(
         organs,
         resumed_batches: start,
         communication_seconds,
+    })
+}
+
+/// Writes a text file atomically: a temporary file in the same directory, synced and
+/// renamed into place; on error the temporary file is removed and an existing file is
+/// untouched. Errors name the file.
+pub fn write_text_atomic(path: &std::path::Path, text: &str) -> Result<(), DriverError> {
+    use std::io::Write;
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(format!(".tmp-{}", std::process::id()));
+    let tmp = std::path::PathBuf::from(tmp);
+    let write = || -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+        drop(f);
+        std::fs::rename(&tmp, path)
+    };
+    write().map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        DriverError::Config {
+            file: path.to_path_buf(),
+            message: format!("cannot write the file: {e}"),
+        }
     })
 }
 

@@ -242,27 +242,6 @@ pub fn label_table(body: &StylisedBody, phantom: &Phantom) -> LabelTableFile {
     LabelTableFile { label }
 }
 
-/// Writes a text file atomically (a temporary file in the same directory, renamed into
-/// place; an existing file is untouched on error).
-fn write_atomic(path: &Path, text: &str) -> Result<(), DriverError> {
-    let tmp = path.with_file_name(format!(
-        ".{}.tmp{}",
-        path.file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-        std::process::id()
-    ));
-    let io = |e: std::io::Error| err(path, format!("cannot write the file: {e}"));
-    std::fs::write(&tmp, text).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        io(e)
-    })?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        io(e)
-    })
-}
-
 /// Voxelises `body` and writes its label map (RAS affine) and label table; returns the
 /// phantom's description. `header` lines go at the top of the table as comments.
 pub fn write_body(
@@ -307,7 +286,7 @@ pub fn write_body(
         &toml::to_string(&table).map_err(|e| err(&table_path, format!("cannot encode: {e}")))?,
     );
     // The table first, the map last: a map on disk always has its table.
-    write_atomic(&table_path, &text)?;
+    crate::write_text_atomic(&table_path, &text)?;
     nifti_io::write_labels(output, &phantom.grid, &phantom.labels)
         .map_err(|e| err(output, e.to_string()))?;
     Ok(describe(&phantom))

@@ -38,11 +38,12 @@ use pedisim_physics::electron::{ElectronSettings, ElectronTables, MIN_CUTOFF_MEV
 use pedisim_physics::material::MaterialDb;
 use pedisim_physics::nuclide::DecaySampler;
 use pedisim_physics::photon::PhotonTables;
-use pedisim_transport::kernel::{ChargedParticleModel, Control, Counters, Settings, Simulation};
+use pedisim_transport::kernel::{
+    ChargedParticleModel, Control, Counters, RunResult, Settings, Simulation,
+};
 use pedisim_transport::model::VoxelModel;
 use pedisim_transport::source::{Source, Spatial, Spectrum};
 use pedisim_transport::tally::BatchStats;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -388,37 +389,18 @@ pub fn compute(
     let stats = BatchStats::new(phantom.grid.len(), p.histories_per_batch)
         .with_groups(group_of, n_classes + 1);
 
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(spec.threads)
-        .build()
-        .map_err(|e| opt_err(format!("cannot start {} threads: {e}", spec.threads)))?;
-    let threads = pool.current_num_threads();
-    let control = Control::default();
     let total = p.histories_per_batch * spec.batches;
     let t0 = Instant::now();
-    let result = std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::channel();
-        let (sim, control, pool) = (&sim, &control, &pool);
-        scope.spawn(move || {
-            let r = pool.install(|| sim.run_with_stats(spec.seed, spec.batches, stats, control));
-            let _ = tx.send(r);
-        });
-        loop {
-            if cancel.load(Ordering::Relaxed) {
-                control.cancel.store(true, Ordering::Relaxed);
-            }
-            progress(
-                control.histories_done.load(Ordering::Relaxed).min(total),
-                total,
-            );
-            match rx.recv_timeout(Duration::from_millis(250)) {
-                Ok(r) => break Ok(r),
-                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => continue,
-                Err(_) => break Err(()),
-            }
-        }
-    })
-    .map_err(|_| opt_err("the transport thread panicked".into()))??;
+    let (result, threads) = run_on_threads(
+        &sim,
+        spec.seed,
+        spec.batches,
+        stats,
+        spec.threads,
+        total,
+        progress,
+        cancel,
+    )?;
     let wall_seconds = t0.elapsed().as_secs_f64();
     progress(total, total);
 
@@ -475,6 +457,53 @@ pub fn compute(
         wall_seconds,
         counters: result.counters,
     })
+}
+
+/// Runs `batches` batches of a simulation on a pool of `threads` threads (0: one per
+/// core), reporting progress (histories done out of `total`) every 250 ms from the calling
+/// thread, and cancelling the run when `cancel` is set. Returns the result and the number
+/// of threads used.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn run_on_threads(
+    sim: &Simulation,
+    seed: u64,
+    batches: u64,
+    stats: BatchStats,
+    threads: usize,
+    total: u64,
+    progress: &mut dyn FnMut(u64, u64),
+    cancel: &AtomicBool,
+) -> Result<(RunResult, usize), DriverError> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| opt_err(format!("cannot start {threads} threads: {e}")))?;
+    let threads = pool.current_num_threads();
+    let control = Control::default();
+    let result = std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (control, pool) = (&control, &pool);
+        scope.spawn(move || {
+            let r = pool.install(|| sim.run_with_stats(seed, batches, stats, control));
+            let _ = tx.send(r);
+        });
+        loop {
+            if cancel.load(Ordering::Relaxed) {
+                control.cancel.store(true, Ordering::Relaxed);
+            }
+            progress(
+                control.histories_done.load(Ordering::Relaxed).min(total),
+                total,
+            );
+            match rx.recv_timeout(Duration::from_millis(250)) {
+                Ok(r) => break Ok(r),
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => continue,
+                Err(_) => break Err(()),
+            }
+        }
+    })
+    .map_err(|_| opt_err("the transport thread panicked".into()))??;
+    Ok((result, threads))
 }
 
 fn transport_name(t: ElectronTransport) -> &'static str {
@@ -647,21 +676,7 @@ pub fn csv_text(k: &SValueKernel) -> String {
 /// Writes [`csv_text`] to `path` atomically (a temporary file in the same directory,
 /// renamed into place).
 pub fn write_csv(k: &SValueKernel, path: &Path) -> Result<(), DriverError> {
-    let text = csv_text(k);
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(format!(".tmp-{}", std::process::id()));
-    let tmp = PathBuf::from(tmp);
-    let write = || -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(text.as_bytes())?;
-        f.sync_all()?;
-        drop(f);
-        std::fs::rename(&tmp, path)
-    };
-    write().map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        opt_err(format!("writing {}: {e}", path.display()))
-    })
+    crate::write_text_atomic(path, &csv_text(k))
 }
 
 #[cfg(test)]

@@ -1431,3 +1431,206 @@ fn write_svalues_file(tmp: &Path, path: &Path, out: &SValueOutput) -> Result<(),
     }
     file.close().map_err(h5err(path, "/", "closing the file"))
 }
+
+// ---------------------------------------------------------------------------------------
+// Table files (S matrices, organ-dose results)
+// ---------------------------------------------------------------------------------------
+
+/// The values of one column of a [`TableGroup`].
+#[derive(Clone, Debug)]
+pub enum ColumnValues<'a> {
+    /// Real numbers.
+    F64(&'a [f64]),
+    /// Counts.
+    U64(&'a [u64]),
+    /// Text (names).
+    Str(&'a [String]),
+}
+
+impl ColumnValues<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Self::F64(v) => v.len(),
+            Self::U64(v) => v.len(),
+            Self::Str(v) => v.len(),
+        }
+    }
+}
+
+/// One column: a 1-D dataset with `units` and `description` attributes.
+#[derive(Clone, Debug)]
+pub struct Column<'a> {
+    /// Dataset name.
+    pub name: &'a str,
+    /// Values.
+    pub values: ColumnValues<'a>,
+    /// Units (`"1"` for dimensionless, `"text"` for names).
+    pub units: &'a str,
+    /// What the column holds.
+    pub description: &'a str,
+}
+
+/// A group of columns of equal length (one row per item).
+#[derive(Clone, Debug)]
+pub struct TableGroup<'a> {
+    /// Group name (`"targets"` for `/targets`).
+    pub name: &'a str,
+    /// What a row is.
+    pub description: &'a str,
+    /// The columns.
+    pub columns: Vec<Column<'a>>,
+}
+
+/// A 2-D real dataset at the root, row major (`values[r * cols + c]`).
+#[derive(Clone, Debug)]
+pub struct Matrix<'a> {
+    /// Dataset name.
+    pub name: &'a str,
+    /// Values, `rows * cols`.
+    pub values: &'a [f64],
+    /// `[rows, cols]`.
+    pub shape: [usize; 2],
+    /// Units.
+    pub units: &'a str,
+    /// What the matrix holds (and what its axes are).
+    pub description: &'a str,
+}
+
+/// A file of tables: root attributes (`format_name`, a format-version attribute, the
+/// caller's), groups of columns and 2-D datasets. Used for S matrices and organ-dose
+/// results (layouts in `docs/formats.md`).
+#[derive(Clone, Debug)]
+pub struct TableFile<'a> {
+    /// Value of the root attribute `format_name`.
+    pub format_name: &'a str,
+    /// Name and value of the format-version root attribute.
+    pub format_version: (&'a str, &'a str),
+    /// The caller's root attributes.
+    pub root_attrs: &'a [(String, AttrValue)],
+    /// Groups of columns.
+    pub groups: Vec<TableGroup<'a>>,
+    /// 2-D datasets at the root.
+    pub matrices: Vec<Matrix<'a>>,
+}
+
+/// Writes a [`TableFile`] atomically (temporary file in the same directory, renamed into
+/// place; on error the temporary file is removed and an existing file is untouched).
+/// Errors for columns of unequal length in a group, a matrix whose values do not fill its
+/// shape, or a root attribute given twice or named like the writer's own.
+pub fn write_table_file(path: &Path, t: &TableFile) -> Result<(), IoError> {
+    let mut names = HashSet::new();
+    for (name, _) in t.root_attrs {
+        if name == "format_name" || name == t.format_version.0 {
+            return Err(IoError::invalid(
+                path,
+                format!("root attribute `{name}` is written by the writer; do not give it"),
+            ));
+        }
+        if !names.insert(name.as_str()) {
+            return Err(IoError::invalid(
+                path,
+                format!("root attribute `{name}` given twice"),
+            ));
+        }
+    }
+    for g in &t.groups {
+        if let Some(first) = g.columns.first() {
+            let n = first.values.len();
+            if let Some(c) = g.columns.iter().find(|c| c.values.len() != n) {
+                return Err(IoError::invalid(
+                    path,
+                    format!(
+                        "`/{}/{}` has {} rows: expected {n} like `/{}/{}`",
+                        g.name,
+                        c.name,
+                        c.values.len(),
+                        g.name,
+                        first.name
+                    ),
+                ));
+            }
+        }
+    }
+    for m in &t.matrices {
+        if m.values.len() != m.shape[0] * m.shape[1] {
+            return Err(IoError::invalid(
+                path,
+                format!(
+                    "`/{}` has {} values: expected {} x {}",
+                    m.name,
+                    m.values.len(),
+                    m.shape[0],
+                    m.shape[1]
+                ),
+            ));
+        }
+    }
+    let tmp = appended_temp(path)?;
+    let result = write_table_file_to(&tmp, path, t).and_then(|()| rename_into_place(&tmp, path));
+    if result.is_err() {
+        remove_quietly(&tmp);
+    }
+    result
+}
+
+fn write_table_file_to(tmp: &Path, path: &Path, t: &TableFile) -> Result<(), IoError> {
+    let file = File::create(tmp).map_err(h5err(path, "/", "creating the temporary file"))?;
+    write_str_attr(path, &file, "/", "format_name", t.format_name)?;
+    write_str_attr(path, &file, "/", t.format_version.0, t.format_version.1)?;
+    write_attrs(path, &file, "/", t.root_attrs)?;
+    for g in &t.groups {
+        let object = format!("/{}", g.name);
+        let group =
+            file.create_group(g.name)
+                .map_err(h5err(path, &object, "creating the group"))?;
+        write_str_attr(path, &group, &object, "description", g.description)?;
+        for c in &g.columns {
+            match &c.values {
+                ColumnValues::F64(v) => {
+                    write_column(path, &group, c.name, v, c.units, c.description)?
+                }
+                ColumnValues::U64(v) => {
+                    write_column(path, &group, c.name, v, c.units, c.description)?
+                }
+                ColumnValues::Str(v) => {
+                    let values = v
+                        .iter()
+                        .map(|s| {
+                            VarLenUnicode::from_str(s).map_err(|e| {
+                                IoError::invalid(path, format!("`{object}/{}`: {e}", c.name))
+                            })
+                        })
+                        .collect::<Result<Vec<_>, _>>()?;
+                    write_column(path, &group, c.name, &values, c.units, c.description)?
+                }
+            }
+        }
+    }
+    for m in &t.matrices {
+        let object = format!("/{}", m.name);
+        let view = ndarray::ArrayView2::from_shape(m.shape, m.values).map_err(|e| {
+            IoError::invalid(path, format!("`{object}`: internal shape error: {e}"))
+        })?;
+        let ds = file
+            .new_dataset_builder()
+            .with_data(view)
+            .create(m.name)
+            .map_err(h5err(path, &object, "creating the dataset"))?;
+        write_str_attr(path, &ds, &object, "units", m.units)?;
+        write_str_attr(path, &ds, &object, "description", m.description)?;
+    }
+    file.close()
+        .map_err(h5err(path, "/", "closing the temporary file"))
+}
+
+/// Reads a 2-D real dataset: (values row major, `[rows, cols]`).
+pub fn read_matrix(path: &Path, name: &str) -> Result<(Vec<f64>, [usize; 2]), IoError> {
+    let (v, shape) = read_f64_dataset(path, name)?;
+    if shape.len() != 2 {
+        return Err(IoError::invalid(
+            path,
+            format!("`{name}` has shape {shape:?}: expected a 2-D dataset"),
+        ));
+    }
+    Ok((v, [shape[0], shape[1]]))
+}

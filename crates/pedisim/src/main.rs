@@ -100,6 +100,14 @@ enum Command {
     /// pedisim svalues --nuclide Y-90 --voxel-mm 3 --material soft_tissue --size 11 -o
     /// y90_3mm.h5
     Svalues(Box<SvaluesArgs>),
+    /// Compute the MIRD S matrix of a label-map phantom for a radionuclide.
+    ///
+    /// One Monte Carlo run per source region (ICRP 155 regions of the label table, or
+    /// label names; plus Total-body): decays uniform per unit mass in the region,
+    /// transported with all their emissions. Writes S(target <- source) in Gy per decay
+    /// with relative uncertainties and region masses to HDF5 (docs/formats.md) and CSV.
+    /// Organ doses for any biokinetics then follow without a new simulation.
+    Smatrix(Box<SmatrixArgs>),
     /// Built-in paediatric phantoms and phantom files (docs/phantoms.md).
     Phantom {
         #[command(subcommand)]
@@ -129,6 +137,56 @@ enum PhantomCommand {
         #[arg(long)]
         table: Option<PathBuf>,
     },
+}
+
+/// Options of `pedisim smatrix`.
+#[derive(clap::Args)]
+struct SmatrixArgs {
+    /// The phantom's label map (.nii or .nii.gz), e.g. from phantom generate.
+    #[arg(long)]
+    phantom: PathBuf,
+    /// Its label table (default: beside the map, NAME.labels.toml).
+    #[arg(long)]
+    table: Option<PathBuf>,
+    /// Radionuclide by ICRP-107 name, e.g. Tc-99m, F-18, I-123.
+    #[arg(long)]
+    nuclide: String,
+    /// Source regions, comma separated (default: every region of the phantom and
+    /// Total-body).
+    #[arg(long, value_delimiter = ',')]
+    sources: Option<Vec<String>>,
+    /// Decays per source region.
+    #[arg(long, default_value_t = 1_000_000)]
+    histories: u64,
+    /// Independent batches for the uncertainty (at least 10).
+    #[arg(long, default_value_t = 10)]
+    batches: u64,
+    /// Random seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Worker threads; 0 = all cores (does not change the result).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// Electron and positron cutoff, and delta-ray and bremsstrahlung thresholds, in keV.
+    #[arg(
+        long,
+        value_name = "KEV",
+        default_value_t = 10.0,
+        allow_negative_numbers = true
+    )]
+    electron_cutoff_kev: f64,
+    /// Electron and positron transport.
+    #[arg(long, value_enum, default_value_t = ElectronTransportArg::Condensed)]
+    electron_transport: ElectronTransportArg,
+    /// HDF5 output file.
+    #[arg(short, long)]
+    output: PathBuf,
+    /// CSV output file (default: the HDF5 path with extension .csv).
+    #[arg(long)]
+    csv: Option<PathBuf>,
+    /// No progress output.
+    #[arg(short, long)]
+    quiet: bool,
 }
 
 /// Electron and positron transport of `pedisim svalues`.
@@ -528,6 +586,7 @@ fn real_main() -> Result<()> {
         Command::Slurm(args) => slurm(*args),
         Command::Phantom { action } => phantom(action),
         Command::Svalues(args) => svalues(*args),
+        Command::Smatrix(args) => smatrix(*args),
         Command::Materials => {
             let db = pedisim_physics_db()?;
             for name in db.names() {
@@ -661,6 +720,83 @@ fn pedisim_physics_db() -> Result<pedisim_physics::material::MaterialDb> {
     Ok(pedisim_physics::material::MaterialDb::builtin()?)
 }
 
+/// The command line as given, quoted for a POSIX shell where needed (recorded in output
+/// files).
+fn command_line() -> String {
+    std::env::args()
+        .map(|s| {
+            if s.is_empty() || s.contains(|c: char| c.is_whitespace() || c == '\'' || c == '"') {
+                format!("'{}'", s.replace('\'', "'\\''"))
+            } else {
+                s
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `pedisim smatrix`: the S matrix of a phantom for a nuclide, to HDF5 and CSV.
+fn smatrix(a: SmatrixArgs) -> Result<()> {
+    use pedisim_driver::config::ElectronTransport;
+    use pedisim_driver::smatrix::{self as sm, SMatrixSpec};
+    let spec = SMatrixSpec {
+        labels: a.phantom.clone(),
+        table: a.table.clone(),
+        nuclide: a.nuclide.clone(),
+        sources: a.sources.clone(),
+        histories: a.histories,
+        batches: a.batches,
+        seed: a.seed,
+        threads: a.threads,
+        electron_cutoff_kev: a.electron_cutoff_kev,
+        electron_transport: match a.electron_transport {
+            ElectronTransportArg::Condensed => ElectronTransport::Condensed,
+            ElectronTransportArg::Local => ElectronTransport::Local,
+        },
+    };
+    let csv = a
+        .csv
+        .clone()
+        .unwrap_or_else(|| pedisim_driver::svalues::default_csv_path(&a.output));
+    pedisim_driver::svalues::check_outputs(&a.output, &csv)?;
+    let cancel = cancel_on_interrupt(Some("stopping; nothing will be written"))?;
+    if !a.quiet {
+        eprintln!(
+            "pedisim {}: S matrix of {} for {}, {} decays per source region, output {} and {}",
+            pedisim_core::PEDISIM_VERSION,
+            a.phantom.display(),
+            a.nuclide,
+            a.histories.div_ceil(a.batches) * a.batches,
+            a.output.display(),
+            csv.display()
+        );
+    }
+    let m = with_progress(a.quiet, a.histories, "decays", |progress| {
+        sm::compute(&spec, progress, &cancel)
+    });
+    let m = match m {
+        Err(e) if e.is_cancelled() || cancel.load(std::sync::atomic::Ordering::Relaxed) => {
+            eprintln!("pedisim: interrupted; nothing written");
+            std::process::exit(75);
+        }
+        m => m?,
+    };
+    sm::write_hdf5(&m, &spec, &a.output, &command_line())?;
+    pedisim_driver::write_text_atomic(&csv, &sm::csv_text(&m, &a.nuclide))?;
+    if !a.quiet {
+        eprintln!(
+            "pedisim: {} source regions x {} decays in {:.1} s on {} threads; wrote {} and {}",
+            m.sources.len(),
+            m.histories_per_source,
+            m.wall_seconds,
+            m.threads,
+            a.output.display(),
+            csv.display()
+        );
+    }
+    Ok(())
+}
+
 /// `pedisim svalues`: validates the options and the output paths, computes the kernel
 /// (progress bar unless quiet; Ctrl-C stops it and writes nothing) and writes the HDF5 and
 /// CSV files.
@@ -695,16 +831,7 @@ fn svalues(a: SvaluesArgs) -> Result<()> {
         .unwrap_or_else(|| sv::default_csv_path(&a.output));
     sv::validate(&spec)?;
     sv::check_outputs(&a.output, &csv)?;
-    let command_line = std::env::args()
-        .map(|s| {
-            if s.is_empty() || s.contains(|c: char| c.is_whitespace() || c == '\'' || c == '"') {
-                format!("'{}'", s.replace('\'', "'\\''"))
-            } else {
-                s
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ");
+    let command_line = command_line();
     let cancel = cancel_on_interrupt(Some("stopping; nothing will be written"))?;
     let size = spec.size;
     if !a.quiet {
