@@ -19,6 +19,7 @@ pub mod campaign_spec;
 pub mod checkpoint;
 pub mod comm;
 pub mod config;
+pub mod organ_dose;
 pub mod phantoms;
 pub mod plan;
 pub mod slurm;

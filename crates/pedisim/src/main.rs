@@ -108,6 +108,19 @@ enum Command {
     /// with relative uncertainties and region masses to HDF5 (docs/formats.md) and CSV.
     /// Organ doses for any biokinetics then follow without a new simulation.
     Smatrix(Box<SmatrixArgs>),
+    /// Organ absorbed doses (mGy/MBq) and effective dose (mSv/MBq) from S matrices.
+    ///
+    /// Reads a specification (docs/config.md, organ doses): the S matrices of a male
+    /// and/or female phantom (pedisim smatrix) and either a biokinetic model of the
+    /// radiopharmaceutical library or measured organ activities at several time points;
+    /// no new simulation. Writes HDF5 (docs/formats.md) and CSV.
+    OrganDose {
+        /// The specification file (TOML).
+        spec: PathBuf,
+        /// No summary on standard error.
+        #[arg(short, long)]
+        quiet: bool,
+    },
     /// Built-in paediatric phantoms and phantom files (docs/phantoms.md).
     Phantom {
         #[command(subcommand)]
@@ -587,6 +600,7 @@ fn real_main() -> Result<()> {
         Command::Phantom { action } => phantom(action),
         Command::Svalues(args) => svalues(*args),
         Command::Smatrix(args) => smatrix(*args),
+        Command::OrganDose { spec, quiet } => organ_dose(&spec, quiet),
         Command::Materials => {
             let db = pedisim_physics_db()?;
             for name in db.names() {
@@ -733,6 +747,39 @@ fn command_line() -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// `pedisim organ-dose`.
+fn organ_dose(spec_path: &std::path::Path, quiet: bool) -> Result<()> {
+    use pedisim_driver::organ_dose as od;
+    let (spec, r) = od::compute(spec_path)?;
+    let (h5_path, csv_path) = od::write(&spec, spec_path, &r, &command_line())?;
+    if !quiet {
+        eprintln!(
+            "pedisim: organ doses of {} ({}); wrote {} and {}",
+            r.nuclide,
+            r.tia_origin,
+            h5_path.display(),
+            csv_path.display()
+        );
+        for (sex, d, _) in &r.doses {
+            eprintln!("  {sex} phantom:  target  mGy/MBq  (1 sigma)");
+            for o in d {
+                eprintln!(
+                    "    {:<16} {:>11.4e}  ({:.1e})",
+                    o.target, o.dose_mgy_per_mbq, o.uncertainty_mgy_per_mbq
+                );
+            }
+        }
+        match &r.effective {
+            Some(e) => eprintln!(
+                "  effective dose: {:.4e} mSv/MBq ({:.1e}); {}",
+                e.effective_msv_per_mbq, e.uncertainty_msv_per_mbq, r.effective_method
+            ),
+            None => eprintln!("  effective dose: {}", r.effective_method),
+        }
+    }
+    Ok(())
 }
 
 /// `pedisim smatrix`: the S matrix of a phantom for a nuclide, to HDF5 and CSV.
