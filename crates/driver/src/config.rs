@@ -260,6 +260,10 @@ pub struct OutputSection {
     /// Optional NIfTI dose map (Gy per history, float32, with the phantom's affine).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dose_nifti: Option<PathBuf>,
+    /// Optional CSV of the cumulative dose-volume histograms of every label (the same
+    /// curves as `/dvh` in the HDF5 file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dvh_csv: Option<PathBuf>,
 }
 
 impl Default for OutputSection {
@@ -267,6 +271,7 @@ impl Default for OutputSection {
         Self {
             path: default_output(),
             dose_nifti: None,
+            dvh_csv: None,
         }
     }
 }

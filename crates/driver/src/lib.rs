@@ -27,8 +27,9 @@ pub mod smatrix;
 pub mod svalues;
 
 use pedisim_core::constants::JOULE_PER_MEV;
-use pedisim_io::h5::{self, AttrValue, DoseOutput, OrganRow};
+use pedisim_io::h5::{self, AttrValue, Column, ColumnValues, DoseOutput, OrganRow, TableGroup};
 use pedisim_io::nifti_io;
+use pedisim_phantom::Phantom;
 use pedisim_physics::electron::ElectronTables;
 use pedisim_physics::photon::PhotonTables;
 use pedisim_transport::kernel::{Control, CounterSum, Counters, Simulation};
@@ -381,6 +382,8 @@ pub fn execute_on(
             ("electron_c2".into(), AttrValue::F64(es.c2_energy)),
         ]);
     }
+    let dvh = dvh_tables(&ph, &dose)?;
+    let dvh_groups = dvh.groups();
     let out = DoseOutput {
         grid: &ph.grid,
         energy_deposit_mev: &energy,
@@ -391,11 +394,16 @@ pub fn execute_on(
         organs: &organs,
         root_attrs: &root_attrs,
         summary_attrs: &summary_attrs,
+        tables: &dvh_groups,
     };
     // The HDF5 file comes last: its presence marks a complete run (campaign resume).
     if let Some(p) = &plan.dose_nifti {
         create_parent(p)?;
         nifti_io::write_f32(p, &ph.grid, &dose, "pedisim dose_gy per history")?;
+    }
+    if let Some(p) = &plan.dvh_csv {
+        create_parent(p)?;
+        write_text_atomic(p, &dvh.csv())?;
     }
     create_parent(&plan.output)?;
     h5::write_dose(&plan.output, &out)?;
@@ -504,4 +512,161 @@ pub fn pilot_cost(plan: &Plan) -> Result<RunCost, DriverError> {
         seconds_per_history,
         histories: plan.histories(),
     })
+}
+
+/// Dose levels per organ in the `/dvh` table: `DVH_POINTS` levels from 0 to the organ's
+/// maximum dose.
+pub const DVH_POINTS: usize = 101;
+
+/// Cumulative dose-volume histograms of every label with mass, from the dose of each voxel
+/// \[Gy per history\]: the summary per label (D_min, D98, D50, D2, D_max, D_mean) and the
+/// curve sampled at [`DVH_POINTS`] dose levels from 0 to D_max.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DvhTables {
+    /// Label of each summary row.
+    pub label: Vec<u64>,
+    /// Organ name of each summary row.
+    pub name: Vec<String>,
+    /// D_min, D98, D50, D2, D_max, D_mean of each label \[Gy per history\].
+    pub summary_gy: [Vec<f64>; 6],
+    /// Label of each curve point.
+    pub curve_label: Vec<u64>,
+    /// Dose level of each curve point \[Gy per history\].
+    pub curve_dose_gy: Vec<f64>,
+    /// Mass fraction of the organ receiving at least that dose \[1\].
+    pub curve_fraction: Vec<f64>,
+}
+
+/// Computes the DVH tables of a phantom's labels (labels without mass are left out).
+pub fn dvh_tables(ph: &Phantom, dose_gy: &[f64]) -> Result<DvhTables, DriverError> {
+    let mut by_label: std::collections::BTreeMap<u32, (Vec<f64>, Vec<f64>)> = Default::default();
+    for (i, &l) in ph.labels.iter().enumerate() {
+        let m = ph.voxel_mass_kg(i);
+        if m > 0.0 {
+            let e = by_label.entry(l).or_default();
+            e.0.push(dose_gy[i]);
+            e.1.push(m);
+        }
+    }
+    let mut t = DvhTables::default();
+    for entry in &ph.table {
+        let Some((d, m)) = by_label.get(&entry.value) else {
+            continue;
+        };
+        let h = pedisim_dosimetry::dvh::cumulative_dvh(&entry.name, d, m).map_err(|e| {
+            DriverError::Config {
+                file: PathBuf::from("(dose-volume histogram)"),
+                message: e.to_string(),
+            }
+        })?;
+        let dx = |p: f64| h.dose_at_percent(p).unwrap_or(f64::NAN);
+        t.label.push(entry.value as u64);
+        t.name.push(entry.name.clone());
+        for (k, v) in [h.d_min, dx(98.0), dx(50.0), dx(2.0), h.d_max, h.d_mean]
+            .into_iter()
+            .enumerate()
+        {
+            t.summary_gy[k].push(v);
+        }
+        for j in 0..DVH_POINTS {
+            let level = h.d_max * j as f64 / (DVH_POINTS - 1) as f64;
+            t.curve_label.push(entry.value as u64);
+            t.curve_dose_gy.push(level);
+            t.curve_fraction.push(h.fraction_at_least_dose(level));
+        }
+    }
+    Ok(t)
+}
+
+impl DvhTables {
+    /// The two HDF5 tables `/dvh_summary` and `/dvh` (docs/formats.md section 2).
+    pub fn groups(&self) -> Vec<TableGroup<'_>> {
+        let names = [
+            "d_min_gy",
+            "d98_gy",
+            "d50_gy",
+            "d2_gy",
+            "d_max_gy",
+            "d_mean_gy",
+        ];
+        let descriptions = [
+            "minimum voxel dose",
+            "D98: dose received by at least 98 % of the organ's mass",
+            "D50: median dose by mass",
+            "D2: dose received by at least 2 % of the organ's mass (near maximum)",
+            "maximum voxel dose",
+            "mass-weighted mean dose (the organ dose of /organs)",
+        ];
+        let mut summary = vec![
+            Column {
+                name: "label",
+                values: ColumnValues::U64(&self.label),
+                units: "1",
+                description: "label value in /phantom/labels",
+            },
+            Column {
+                name: "name",
+                values: ColumnValues::Str(&self.name),
+                units: "text",
+                description: "organ name",
+            },
+        ];
+        for k in 0..6 {
+            summary.push(Column {
+                name: names[k],
+                values: ColumnValues::F64(&self.summary_gy[k]),
+                units: "Gy per history",
+                description: descriptions[k],
+            });
+        }
+        vec![
+            TableGroup {
+                name: "dvh_summary",
+                description: "dose-volume summary of each label with mass (voxel doses, mass-weighted)",
+                columns: summary,
+            },
+            TableGroup {
+                name: "dvh",
+                description: "cumulative dose-volume histograms: for each label, 101 dose levels from 0 to its maximum voxel dose and the mass fraction receiving at least that dose",
+                columns: vec![
+                    Column {
+                        name: "label",
+                        values: ColumnValues::U64(&self.curve_label),
+                        units: "1",
+                        description: "label value",
+                    },
+                    Column {
+                        name: "dose_gy",
+                        values: ColumnValues::F64(&self.curve_dose_gy),
+                        units: "Gy per history",
+                        description: "dose level",
+                    },
+                    Column {
+                        name: "volume_fraction",
+                        values: ColumnValues::F64(&self.curve_fraction),
+                        units: "1",
+                        description: "mass fraction of the label receiving at least the dose level",
+                    },
+                ],
+            },
+        ]
+    }
+
+    /// The DVH curves as CSV (`label,name,dose_gy,volume_fraction`).
+    pub fn csv(&self) -> String {
+        let mut s = format!(
+            "# pedisim {} cumulative dose-volume histograms, dose in Gy per history\nlabel,name,dose_gy,volume_fraction\n",
+            pedisim_core::PEDISIM_VERSION
+        );
+        for (k, l) in self.label.iter().enumerate() {
+            for j in 0..DVH_POINTS {
+                let i = k * DVH_POINTS + j;
+                s.push_str(&format!(
+                    "{l},{},{:.6e},{:.6}\n",
+                    self.name[k], self.curve_dose_gy[i], self.curve_fraction[i]
+                ));
+            }
+        }
+        s
+    }
 }

@@ -52,6 +52,8 @@ pub struct Plan {
     pub output: PathBuf,
     /// Optional NIfTI dose output path.
     pub dose_nifti: Option<PathBuf>,
+    /// Optional CSV of the dose-volume histograms.
+    pub dvh_csv: Option<PathBuf>,
 }
 
 impl Plan {
@@ -248,6 +250,7 @@ pub fn plan(config: RunConfig, config_path: &Path) -> Result<Plan, DriverError> 
         seed: run.seed,
         threads: run.threads,
         dose_nifti: config.output.dose_nifti.clone(),
+        dvh_csv: config.output.dvh_csv.clone(),
         output,
         config_path: config_path.to_path_buf(),
         phantom,

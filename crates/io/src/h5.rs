@@ -39,7 +39,7 @@ use std::str::FromStr;
 /// Bumped on any layout change (see the versioning policy in `docs/formats.md`): the minor
 /// number for additions that old readers can ignore, the major number for renames,
 /// removals or changes of meaning, type or units.
-pub const FORMAT_VERSION: &str = "1.4";
+pub const FORMAT_VERSION: &str = "1.5";
 
 /// Largest chunk of a 3-D dataset \[bytes\].
 const CHUNK_BYTES: usize = 1 << 20;
@@ -157,6 +157,9 @@ pub struct DoseOutput<'a> {
     /// `deposited_energy_mev`, `escaped_energy_mev`, `cutoff_energy_mev` (MeV, summed over
     /// all histories) and `uncollided_escapes` (count). `description` is reserved.
     pub summary_attrs: &'a [(String, AttrValue)],
+    /// Further tables, each a group of columns (e.g. `/dvh`); their names must differ from
+    /// the layout's groups (`dose`, `phantom`, `organs`, `summary`).
+    pub tables: &'a [TableGroup<'a>],
 }
 
 /// Units and description of each 3-D dataset, in layout order.
@@ -449,6 +452,15 @@ fn write_file(
              (not per history), counters as counts",
         )?;
         write_attrs(path, &summary, "/summary", out.summary_attrs)?;
+        for g in out.tables {
+            if ["dose", "phantom", "organs", "summary"].contains(&g.name) {
+                return Err(IoError::invalid(
+                    path,
+                    format!("table `/{}` would replace a group of the layout", g.name),
+                ));
+            }
+            write_table_group(path, &file, g)?;
+        }
         file.flush()
             .map_err(h5err(path, "/", "flushing the file"))?;
     }
@@ -1533,24 +1545,6 @@ pub fn write_table_file(path: &Path, t: &TableFile) -> Result<(), IoError> {
             ));
         }
     }
-    for g in &t.groups {
-        if let Some(first) = g.columns.first() {
-            let n = first.values.len();
-            if let Some(c) = g.columns.iter().find(|c| c.values.len() != n) {
-                return Err(IoError::invalid(
-                    path,
-                    format!(
-                        "`/{}/{}` has {} rows: expected {n} like `/{}/{}`",
-                        g.name,
-                        c.name,
-                        c.values.len(),
-                        g.name,
-                        first.name
-                    ),
-                ));
-            }
-        }
-    }
     for m in &t.matrices {
         if m.values.len() != m.shape[0] * m.shape[1] {
             return Err(IoError::invalid(
@@ -1573,38 +1567,54 @@ pub fn write_table_file(path: &Path, t: &TableFile) -> Result<(), IoError> {
     result
 }
 
+/// Writes one group of equal-length columns.
+fn write_table_group(path: &Path, file: &File, g: &TableGroup) -> Result<(), IoError> {
+    let object = format!("/{}", g.name);
+    if let Some(first) = g.columns.first() {
+        let n = first.values.len();
+        if let Some(c) = g.columns.iter().find(|c| c.values.len() != n) {
+            return Err(IoError::invalid(
+                path,
+                format!(
+                    "`{object}/{}` has {} rows: expected {n} like `{object}/{}`",
+                    c.name,
+                    c.values.len(),
+                    first.name
+                ),
+            ));
+        }
+    }
+    let group = file
+        .create_group(g.name)
+        .map_err(h5err(path, &object, "creating the group"))?;
+    write_str_attr(path, &group, &object, "description", g.description)?;
+    for c in &g.columns {
+        match &c.values {
+            ColumnValues::F64(v) => write_column(path, &group, c.name, v, c.units, c.description)?,
+            ColumnValues::U64(v) => write_column(path, &group, c.name, v, c.units, c.description)?,
+            ColumnValues::Str(v) => {
+                let values = v
+                    .iter()
+                    .map(|s| {
+                        VarLenUnicode::from_str(s).map_err(|e| {
+                            IoError::invalid(path, format!("`{object}/{}`: {e}", c.name))
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                write_column(path, &group, c.name, &values, c.units, c.description)?
+            }
+        }
+    }
+    Ok(())
+}
+
 fn write_table_file_to(tmp: &Path, path: &Path, t: &TableFile) -> Result<(), IoError> {
     let file = File::create(tmp).map_err(h5err(path, "/", "creating the temporary file"))?;
     write_str_attr(path, &file, "/", "format_name", t.format_name)?;
     write_str_attr(path, &file, "/", t.format_version.0, t.format_version.1)?;
     write_attrs(path, &file, "/", t.root_attrs)?;
     for g in &t.groups {
-        let object = format!("/{}", g.name);
-        let group =
-            file.create_group(g.name)
-                .map_err(h5err(path, &object, "creating the group"))?;
-        write_str_attr(path, &group, &object, "description", g.description)?;
-        for c in &g.columns {
-            match &c.values {
-                ColumnValues::F64(v) => {
-                    write_column(path, &group, c.name, v, c.units, c.description)?
-                }
-                ColumnValues::U64(v) => {
-                    write_column(path, &group, c.name, v, c.units, c.description)?
-                }
-                ColumnValues::Str(v) => {
-                    let values = v
-                        .iter()
-                        .map(|s| {
-                            VarLenUnicode::from_str(s).map_err(|e| {
-                                IoError::invalid(path, format!("`{object}/{}`: {e}", c.name))
-                            })
-                        })
-                        .collect::<Result<Vec<_>, _>>()?;
-                    write_column(path, &group, c.name, &values, c.units, c.description)?
-                }
-            }
-        }
+        write_table_group(path, &file, g)?;
     }
     for m in &t.matrices {
         let object = format!("/{}", m.name);

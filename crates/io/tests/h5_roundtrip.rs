@@ -68,7 +68,7 @@ fn write_dose_round_trips_every_dataset_and_attribute() {
     // Root attributes.
     let root = |n: &str| h5::read_attr_string(&path, "/", n).unwrap();
     assert_eq!(root("format_version"), h5::FORMAT_VERSION);
-    assert_eq!(h5::FORMAT_VERSION, "1.4");
+    assert_eq!(h5::FORMAT_VERSION, "1.5");
     assert_eq!(root("hdf5_library_version"), h5::library_version());
     assert_eq!(root("pedisim_version"), "0.1.0");
     assert_eq!(root("config_toml"), "[run]\nseed = 42\nname = \"é\"\n");
@@ -307,13 +307,14 @@ fn empty_organ_table_and_minimal_attributes() {
         organs: &[],
         root_attrs: &[],
         summary_attrs: &[],
+        tables: &[],
         ..s.output()
     };
     h5::write_dose(&path, &out).unwrap();
     assert!(h5::read_organs(&path).unwrap().is_empty());
     assert_eq!(
         h5::read_attr_string(&path, "/", "format_version").unwrap(),
-        "1.4"
+        "1.5"
     );
     assert_eq!(
         h5::read_attr_f64_array(&path, "/", "voxel_size_mm").unwrap(),

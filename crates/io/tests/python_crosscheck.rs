@@ -88,7 +88,7 @@ L = f["phantom/labels"]
 assert L.dtype == np.uint32 and L.shape == (5, 4, 3)
 np.testing.assert_array_equal(L[()].ravel(), lab)
 assert f["phantom/density_g_cm3"].attrs["units"] == "g/cm3"
-assert f.attrs["format_version"] == "1.4"
+assert f.attrs["format_version"] == "1.5"
 assert isinstance(f.attrs["config_toml"], str) and "é" in f.attrs["config_toml"]
 assert f.attrs["seed"] == 42 and f.attrs["seed"].dtype == np.uint64
 assert list(f.attrs["voxel_size_mm"]) == [2.0, 2.5, 3.0]
@@ -206,6 +206,7 @@ fn checker_rejects_inconsistent_files() {
         &path,
         &DoseOutput {
             summary_attrs: &summary,
+            tables: &[],
             ..s.output()
         },
     )

@@ -73,7 +73,7 @@ fn check_invariants(p: &Path, dims: [usize; 3], histories: u64) -> Vec<f64> {
     assert_eq!(h5::read_attr_u64(p, "/", "histories").unwrap(), histories);
     assert_eq!(
         h5::read_attr_string(p, "/", "format_version").unwrap(),
-        "1.4"
+        "1.5"
     );
     assert_eq!(
         h5::read_attr_string(p, "/", "pedisim_version").unwrap(),
@@ -282,6 +282,59 @@ fn smoke_run_writes_a_consistent_hdf5_file() {
         .filter(|&i| labels[i] == 1 && energy[i] > 0.0)
         .count();
     assert!(hit as f64 > 0.99 * n_sphere as f64, "{hit} of {n_sphere}");
+}
+
+#[test]
+fn dose_volume_histograms_are_written_to_hdf5_and_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.h5");
+    let csv = dir.path().join("dvh.csv");
+    let mut text = smoke_config(4000, 5, &out, None);
+    text.push_str(&format!("dvh_csv = {}\n", toml_path(&csv)));
+    let cfg = write(dir.path(), "c.toml", &text);
+    run_config(dir.path(), &cfg, &[]).assert_success();
+    let labels = labels_of(&out);
+    let (dose, _) = h5::read_f64_dataset(&out, "/dose/dose_gy").unwrap();
+    let (density, _) = h5::read_f64_dataset(&out, "/phantom/density_g_cm3").unwrap();
+    let organs = h5::read_organs(&out).unwrap();
+    let label = h5::read_u64_dataset(&out, "/dvh_summary/label").unwrap();
+    let (d_mean, _) = h5::read_f64_dataset(&out, "/dvh_summary/d_mean_gy").unwrap();
+    let (d_max, _) = h5::read_f64_dataset(&out, "/dvh_summary/d_max_gy").unwrap();
+    let (d50, _) = h5::read_f64_dataset(&out, "/dvh_summary/d50_gy").unwrap();
+    let (d2, _) = h5::read_f64_dataset(&out, "/dvh_summary/d2_gy").unwrap();
+    let (d98, _) = h5::read_f64_dataset(&out, "/dvh_summary/d98_gy").unwrap();
+    assert_eq!(label, [0, 1]);
+    for (k, o) in organs.iter().enumerate() {
+        // The DVH's mean is the organ dose; the ordering of the summary holds.
+        assert!(
+            rel_diff(d_mean[k], o.dose_gy) < 1e-9,
+            "{} vs {}",
+            d_mean[k],
+            o.dose_gy
+        );
+        assert!(d98[k] <= d50[k] && d50[k] <= d2[k] && d2[k] <= d_max[k]);
+        // The maximum is the largest voxel dose of the label (equal densities inside
+        // each label here, so the mass weights do not matter for the maximum).
+        let max = (0..labels.len())
+            .filter(|&i| labels[i] == o.label && density[i] > 0.0)
+            .map(|i| dose[i])
+            .fold(0.0, f64::max);
+        assert_eq!(d_max[k], max);
+    }
+    let curve_label = h5::read_u64_dataset(&out, "/dvh/label").unwrap();
+    let (fraction, _) = h5::read_f64_dataset(&out, "/dvh/volume_fraction").unwrap();
+    assert_eq!(curve_label.len(), 2 * 101);
+    for k in 0..2 {
+        let f = &fraction[k * 101..(k + 1) * 101];
+        assert_eq!(f[0], 1.0);
+        assert!(f.windows(2).all(|w| w[1] <= w[0]), "not decreasing: {f:?}");
+        assert!(f[100] > 0.0, "the maximum dose is received by some mass");
+    }
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert_eq!(
+        text.lines().filter(|l| l.starts_with("1,sphere,")).count(),
+        101
+    );
 }
 
 #[test]

@@ -153,6 +153,7 @@ impl Sample {
             organs: &self.organs,
             root_attrs: &self.root,
             summary_attrs: &self.summary,
+            tables: &[],
         }
     }
 }
