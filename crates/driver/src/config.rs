@@ -114,12 +114,13 @@ fn default_checkpoint_minutes() -> f64 {
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct PhantomSection {
-    /// `"box"`, `"sphere"`, `"slabs"` or `"nifti"`.
+    /// `"box"`, `"sphere"`, `"slabs"`, `"nifti"`, `"icrp110"` or `"ct"`.
     pub kind: String,
     /// Material of the box or the sphere (box, sphere).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub material: Option<String>,
-    /// Material around the sphere; default `"vacuum"` (sphere).
+    /// Material around the sphere (sphere), or of organ ID 0 when the organs file does not
+    /// list it (icrp110); default `"vacuum"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub background: Option<String>,
     /// Grid size \[mm\] along x, y, z (box, sphere).
@@ -128,7 +129,7 @@ pub struct PhantomSection {
     /// Lateral size \[mm\] along x, y (slabs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lateral_mm: Option<[f64; 2]>,
-    /// Voxel size \[mm\] along x, y, z (built-in kinds).
+    /// Voxel size \[mm\] along x, y, z (built-in kinds; icrp110: columns, rows, slices).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voxel_mm: Option<[f64; 3]>,
     /// Sphere radius \[mm\] (sphere).
@@ -149,6 +150,24 @@ pub struct PhantomSection {
     /// Optional density map [g/cm^3], NIfTI on the label map's grid (nifti).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub density: Option<PathBuf>,
+    /// Organ-ID array of an ICRP 110/143 reference phantom, ASCII integers (icrp110).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organ_ids: Option<PathBuf>,
+    /// `*_organs.dat`: organ ID, name, medium number, density \[g/cm^3\] (icrp110).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organs: Option<PathBuf>,
+    /// `*_media.dat`: medium number, name, elemental mass fractions in % (icrp110).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media: Option<PathBuf>,
+    /// Voxel counts of the organ-ID array: columns, rows, slices (icrp110).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dims: Option<[usize; 3]>,
+    /// CT image in Hounsfield units, NIfTI (ct).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ct: Option<PathBuf>,
+    /// HU-to-material-and-density calibration, TOML (ct).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<PathBuf>,
 }
 
 /// One layer of a slab phantom.

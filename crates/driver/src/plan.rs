@@ -153,7 +153,7 @@ pub fn plan(config: RunConfig, config_path: &Path) -> Result<Plan, DriverError> 
             .map_err(|e| cfg_err(f, format!("[materials.{name}]: {e}")))?;
     }
 
-    let phantom = build_phantom(&config, f, &db)?;
+    let phantom = build_phantom(&config, f, &mut db)?;
     let materials = phantom
         .materials
         .iter()
@@ -303,9 +303,14 @@ fn need<T: Clone>(
     })
 }
 
-fn build_phantom(config: &RunConfig, f: &Path, db: &MaterialDb) -> Result<Phantom, DriverError> {
+/// Builds the phantom of the config; the `icrp110` and `ct` kinds add their materials to
+/// `db`.
+fn build_phantom(
+    config: &RunConfig,
+    f: &Path,
+    db: &mut MaterialDb,
+) -> Result<Phantom, DriverError> {
     let p = &config.phantom;
-    let nominal = |m: &str| db.get(m).ok().map(|m| m.density_g_cm3);
     let present = [
         ("material", p.material.is_some()),
         ("background", p.background.is_some()),
@@ -318,14 +323,56 @@ fn build_phantom(config: &RunConfig, f: &Path, db: &MaterialDb) -> Result<Phanto
         ("labels", p.labels.is_some()),
         ("table", p.table.is_some()),
         ("density", p.density.is_some()),
+        ("organ_ids", p.organ_ids.is_some()),
+        ("organs", p.organs.is_some()),
+        ("media", p.media.is_some()),
+        ("dims", p.dims.is_some()),
+        ("ct", p.ct.is_some()),
+        ("calibration", p.calibration.is_some()),
     ];
+    let kind = p.kind.as_str();
+    match kind {
+        "icrp110" => {
+            only_keys(
+                f,
+                "phantom",
+                kind,
+                &present,
+                &[
+                    "organ_ids",
+                    "organs",
+                    "media",
+                    "dims",
+                    "voxel_mm",
+                    "background",
+                ],
+            )?;
+            let files = crate::phantom_formats::Icrp110Files {
+                organ_ids: resolve(f, &need(f, "phantom", "organ_ids", kind, &p.organ_ids)?),
+                organs: resolve(f, &need(f, "phantom", "organs", kind, &p.organs)?),
+                media: resolve(f, &need(f, "phantom", "media", kind, &p.media)?),
+                dims: need(f, "phantom", "dims", kind, &p.dims)?,
+                voxel_mm: need(f, "phantom", "voxel_mm", kind, &p.voxel_mm)?,
+                background: p.background.clone().unwrap_or_else(|| "vacuum".into()),
+            };
+            return crate::phantom_formats::load_icrp110(&files, db, f);
+        }
+        "ct" => {
+            only_keys(f, "phantom", kind, &present, &["ct", "calibration"])?;
+            let ct = resolve(f, &need(f, "phantom", "ct", kind, &p.ct)?);
+            let cal = resolve(f, &need(f, "phantom", "calibration", kind, &p.calibration)?);
+            return crate::phantom_formats::load_ct(&ct, &cal, db, f);
+        }
+        _ => {}
+    }
+    let db = &*db;
+    let nominal = |m: &str| db.get(m).ok().map(|m| m.density_g_cm3);
     let check_material = |m: &str, key: &str| -> Result<(), DriverError> {
         db.get(m)
             .map(|_| ())
             .map_err(|e| cfg_err(f, format!("[phantom] {key}: {e}")))
     };
     let ph_err = |e: pedisim_phantom::PhantomError| cfg_err(f, format!("[phantom] {e}"));
-    let kind = p.kind.as_str();
     match kind {
         "box" => {
             only_keys(
@@ -424,7 +471,7 @@ fn build_phantom(config: &RunConfig, f: &Path, db: &MaterialDb) -> Result<Phanto
         other => Err(cfg_err(
             f,
             format!(
-                "[phantom] kind = '{other}': expected one of 'box', 'sphere', 'slabs', 'nifti'"
+                "[phantom] kind = '{other}': expected one of 'box', 'sphere', 'slabs', 'nifti', 'icrp110', 'ct'"
             ),
         )),
     }
