@@ -383,7 +383,7 @@ pub fn execute_on(
             ("electron_c2".into(), AttrValue::F64(es.c2_energy)),
         ]);
     }
-    let dvh = dvh_tables(&ph, &dose)?;
+    let dvh = dvh_tables(ph, &dose)?;
     let dvh_groups = dvh.groups();
     let out = DoseOutput {
         grid: &ph.grid,
