@@ -2,7 +2,9 @@
 //! densities, read from a TOML description (format `pedisim-stylised/1`, see
 //! `data/phantoms/README.md`).
 
-use super::geometry::{Aabb, Cuts, Part, Placement, Primitive, Rotation, Shape, Solid, P3};
+use super::geometry::{
+    Aabb, AxisMap, Cuts, Part, Placement, Primitive, Rotation, Shape, Solid, P3,
+};
 use super::StylisedError;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -47,8 +49,38 @@ pub struct Region {
     /// `icrp155_source_region_masses_kg.csv`) whose mass this region represents, in whole or
     /// together with other regions naming the same reference.
     pub reference: Vec<String>,
+    /// The frame (a key of [`StylisedBody::frames`]) its parts are placed in.
+    pub frame: String,
+    /// For a region derived from others (a wall's contents, a shell): how; its solid is
+    /// recomputed from its sources by [`StylisedBody::rederive`].
+    pub derive: Option<Derive>,
     /// The region's solid in the world frame \[mm\].
     pub solid: Solid,
+}
+
+/// How a derived region's solid follows from other regions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeriveKind {
+    /// The inside of a wall: the source's solid with its surface moved inwards by the
+    /// wall thickness (`core_of`: the contents of a hollow organ, the spongiosa of a bone).
+    Core,
+    /// The outer layer of the sources: each source's solid minus its core (`shell_of`:
+    /// the skin over the trunk, head and legs).
+    Shell,
+}
+
+/// A derived region's recipe.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Derive {
+    /// Core or shell.
+    pub kind: DeriveKind,
+    /// Names of the source regions.
+    pub of: Vec<String>,
+    /// Wall thickness \[mm\].
+    pub wall_mm: f64,
+    /// Whether cylinder and cone half lengths shrink by the wall thickness too (closed
+    /// ends) or stay (open tube ends).
+    pub ends: bool,
 }
 
 /// A stylised body of one sex: its regions in order of precedence (a point belongs to the
@@ -61,6 +93,8 @@ pub struct StylisedBody {
     pub sex: Sex,
     /// Regions in order of precedence (later ones override earlier ones).
     pub regions: Vec<Region>,
+    /// Named frame origins in the world frame \[mm\].
+    pub frames: BTreeMap<String, P3>,
 }
 
 impl StylisedBody {
@@ -138,10 +172,11 @@ impl StylisedBody {
                     ),
                 )
             })?;
-            if r.part.is_empty() {
+            let derive = derive_spec(r, &key, &spec.region[..i]).map_err(|(k, m)| err(k, m))?;
+            if r.part.is_empty() && derive.is_none() {
                 return Err(err(
                     format!("{key}.part"),
-                    "no parts: expected at least one [[region.part]]".into(),
+                    "no parts: expected at least one [[region.part]] (or core_of/shell_of)".into(),
                 ));
             }
             let frame = Placement {
@@ -195,15 +230,80 @@ impl StylisedBody {
                     density_g_cm3: r.density_g_cm3,
                     sex: region_sex,
                     reference: r.reference.clone(),
+                    frame: r.frame.clone(),
+                    derive,
                     solid: Solid { parts },
                 });
             }
         }
-        Ok(StylisedBody {
+        let mut body = StylisedBody {
             name: spec.name,
             sex,
             regions,
-        })
+            frames: spec
+                .frames
+                .iter()
+                .map(|(k, v)| (k.clone(), v.map(|c| c * 10.0)))
+                .collect(),
+        };
+        body.rederive().map_err(|(k, m)| err(k, m))?;
+        Ok(body)
+    }
+
+    /// Recomputes the solids of the derived regions (`core_of`, `shell_of`) from their
+    /// sources, after the sources changed. The error names the region and what failed
+    /// (a wall thicker than its source).
+    pub fn rederive(&mut self) -> Result<(), (String, String)> {
+        for i in 0..self.regions.len() {
+            let Some(d) = self.regions[i].derive.clone() else {
+                continue;
+            };
+            let mut parts = Vec::new();
+            for src in &d.of {
+                // Sources of the other sex are not in this body; they add nothing.
+                let Some(s) = self.regions[..i].iter().find(|r| &r.name == src) else {
+                    continue;
+                };
+                for p in &s.solid.parts {
+                    match d.kind {
+                        DeriveKind::Core => {
+                            if let Some(c) = p.core(d.wall_mm, d.ends) {
+                                parts.push(c);
+                            }
+                        }
+                        DeriveKind::Shell => {
+                            let mut q = p.clone();
+                            if let Some(c) = p.base.offset(d.wall_mm, d.ends) {
+                                q.subtract.push(c);
+                            }
+                            parts.push(q);
+                        }
+                    }
+                }
+            }
+            if parts.is_empty() {
+                return Err((
+                    format!("region '{}'.wall_cm", self.regions[i].name),
+                    format!(
+                        "{} cm leaves nothing of its sources ({}): expected a thinner wall",
+                        d.wall_mm / 10.0,
+                        d.of.join(", ")
+                    ),
+                ));
+            }
+            self.regions[i].solid = Solid { parts };
+        }
+        Ok(())
+    }
+
+    /// Applies `map` to the solids of the regions with indices in `which` (derived regions
+    /// are left to [`StylisedBody::rederive`]).
+    pub fn map_regions(&mut self, which: &[usize], map: &AxisMap) {
+        for &i in which {
+            if self.regions[i].derive.is_none() {
+                self.regions[i].solid = self.regions[i].solid.mapped(map);
+            }
+        }
     }
 
     /// The region owning a world point \[mm\] (the last one in precedence order whose solid
@@ -265,6 +365,88 @@ struct RegionSpec {
     note: Option<String>,
     #[serde(default)]
     part: Vec<SolidSpec>,
+    #[serde(default)]
+    core_of: Option<String>,
+    #[serde(default)]
+    shell_of: Option<Vec<String>>,
+    #[serde(default)]
+    wall_cm: Option<f64>,
+    #[serde(default)]
+    wall_ends: Option<bool>,
+}
+
+/// The derivation keys of a region (`core_of`, `shell_of`, `wall_cm`, `wall_ends`),
+/// checked against the regions before it.
+fn derive_spec(
+    r: &RegionSpec,
+    key: &str,
+    earlier: &[RegionSpec],
+) -> Result<Option<Derive>, KeyErr> {
+    let (kind, of) = match (&r.core_of, &r.shell_of) {
+        (None, None) => {
+            for (name, set) in [
+                ("wall_cm", r.wall_cm.is_some()),
+                ("wall_ends", r.wall_ends.is_some()),
+            ] {
+                if set {
+                    return Err((
+                        format!("{key}.{name}"),
+                        "only for a derived region: expected core_of or shell_of with it".into(),
+                    ));
+                }
+            }
+            return Ok(None);
+        }
+        (Some(_), Some(_)) => {
+            return Err((
+                format!("{key}.shell_of"),
+                "core_of and shell_of exclude each other".into(),
+            ))
+        }
+        (Some(c), None) => (DeriveKind::Core, vec![c.clone()]),
+        (None, Some(v)) => (DeriveKind::Shell, v.clone()),
+    };
+    let what = if kind == DeriveKind::Core {
+        "core_of"
+    } else {
+        "shell_of"
+    };
+    if !r.part.is_empty() {
+        return Err((
+            format!("{key}.part"),
+            format!("a region with {what} takes its solid from its sources: expected no parts"),
+        ));
+    }
+    if of.is_empty() {
+        return Err((
+            format!("{key}.{what}"),
+            "empty: expected region names".into(),
+        ));
+    }
+    for name in &of {
+        match earlier.iter().find(|e| &e.name == name) {
+            None => {
+                return Err((
+                    format!("{key}.{what}"),
+                    format!("'{name}' is not a region before this one"),
+                ))
+            }
+            Some(e) if e.core_of.is_some() || e.shell_of.is_some() => {
+                return Err((
+                    format!("{key}.{what}"),
+                    format!("'{name}' is itself derived: expected a region with parts"),
+                ))
+            }
+            Some(_) => {}
+        }
+    }
+    let wall = positive(&format!("{key}.wall_cm"), r.wall_cm)?;
+    Ok(Some(Derive {
+        kind,
+        of,
+        wall_mm: wall * 10.0,
+        ends: r.wall_ends.unwrap_or(false),
+    }))
 }
 
 #[derive(Deserialize)]

@@ -662,7 +662,18 @@ impl Primitive {
             q0: pl.to_local([0.0, y_mm, z_mm]),
             d: pl.rotation.apply_inverse([1.0, 0.0, 0.0]),
         };
-        let mut set = self.shape.line_intervals(&line, x_lo, x_hi);
+        let mut set = match (self.shape, self.cuts.phi_rad) {
+            // A torus sector: search the torus only inside the wedge (its intersections
+            // are found by stepping, the wedge's in closed form).
+            (Shape::Torus { .. }, Some((start, span))) if span <= PI => {
+                let mut out = Vec::new();
+                for (a, b) in wedge(&line, start, span, x_lo, x_hi) {
+                    out.extend(self.shape.line_intervals(&line, a, b));
+                }
+                out
+            }
+            _ => self.shape.line_intervals(&line, x_lo, x_hi),
+        };
         if let Some(z0) = self.cuts.z_min_mm {
             set = intersect_intervals(&set, &linear_le0(-line.d[2], z0 - line.q0[2], x_lo, x_hi));
         }
@@ -855,5 +866,242 @@ impl Solid {
             [p] => p.analytic_volume_mm3(),
             _ => None,
         }
+    }
+}
+
+/// A diagonal affine map of world points: `p' = to_mm + scale * (p - from_mm)` (component
+/// by component). With equal scales it is a similarity (organ scaling about a centre);
+/// with unequal ones it stretches a body part along the world axes.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AxisMap {
+    /// The fixed point before the map \[mm\].
+    pub from_mm: P3,
+    /// Where `from_mm` goes \[mm\].
+    pub to_mm: P3,
+    /// Scale factors along world x, y, z (positive).
+    pub scale: P3,
+}
+
+impl AxisMap {
+    /// Isotropic scaling by `k` about `centre_mm`.
+    pub fn about(centre_mm: P3, k: f64) -> Self {
+        Self {
+            from_mm: centre_mm,
+            to_mm: centre_mm,
+            scale: [k; 3],
+        }
+    }
+
+    /// The image of a world point \[mm\].
+    pub fn point(&self, p_mm: P3) -> P3 {
+        [0, 1, 2].map(|a| self.to_mm[a] + self.scale[a] * (p_mm[a] - self.from_mm[a]))
+    }
+
+    /// Stretch factor along a world unit vector.
+    fn stretch(&self, d: P3) -> f64 {
+        let s = self.scale;
+        ((s[0] * d[0]).powi(2) + (s[1] * d[1]).powi(2) + (s[2] * d[2]).powi(2)).sqrt()
+    }
+}
+
+impl Primitive {
+    /// The primitive under `map`. The centre is mapped exactly and the orientation kept;
+    /// each local length is multiplied by the map's stretch along the world direction of
+    /// its local axis (exact for a similarity and for solids whose local axes are world
+    /// axes; an approximation for rotated solids under an anisotropic map). Half-space
+    /// normals are mapped exactly (as covectors); azimuthal cuts are kept.
+    pub fn mapped(&self, map: &AxisMap) -> Primitive {
+        let r = &self.placement.rotation;
+        let s = [0, 1, 2].map(|i| {
+            let mut e = [0.0; 3];
+            e[i] = 1.0;
+            map.stretch(r.apply(e))
+        });
+        let shape = match self.shape {
+            Shape::Ellipsoid { semi_axes_mm } => Shape::Ellipsoid {
+                semi_axes_mm: [0, 1, 2].map(|i| semi_axes_mm[i] * s[i]),
+            },
+            Shape::EllipticCylinder {
+                semi_axes_mm: [a, b],
+                half_length_mm,
+            } => Shape::EllipticCylinder {
+                semi_axes_mm: [a * s[0], b * s[1]],
+                half_length_mm: half_length_mm * s[2],
+            },
+            Shape::EllipticCone {
+                base_semi_axes_mm: [a, b],
+                top_scale,
+                half_length_mm,
+            } => Shape::EllipticCone {
+                base_semi_axes_mm: [a * s[0], b * s[1]],
+                top_scale,
+                half_length_mm: half_length_mm * s[2],
+            },
+            Shape::Torus {
+                major_radius_mm,
+                minor_radius_mm,
+            } => {
+                let major = major_radius_mm * 0.5 * (s[0] + s[1]);
+                let minor = (minor_radius_mm * (s[0] * s[1] * s[2]).cbrt()).min(major);
+                Shape::Torus {
+                    major_radius_mm: major,
+                    minor_radius_mm: minor,
+                }
+            }
+            Shape::Box { half_sizes_mm } => Shape::Box {
+                half_sizes_mm: [0, 1, 2].map(|i| half_sizes_mm[i] * s[i]),
+            },
+            Shape::HalfSpace { normal } => {
+                // World normal n_w = R n; under p' = S p it becomes S^-1 n_w.
+                let nw = r.apply(normal);
+                let nw2 = [0, 1, 2].map(|a| nw[a] / map.scale[a]);
+                let nl = r.apply_inverse(nw2);
+                let len = dot(nl, nl).sqrt();
+                Shape::HalfSpace {
+                    normal: nl.map(|x| x / len),
+                }
+            }
+        };
+        Primitive {
+            shape,
+            cuts: Cuts {
+                z_min_mm: self.cuts.z_min_mm.map(|z| z * s[2]),
+                z_max_mm: self.cuts.z_max_mm.map(|z| z * s[2]),
+                phi_rad: self.cuts.phi_rad,
+            },
+            placement: Placement {
+                centre_mm: map.point(self.placement.centre_mm),
+                rotation: self.placement.rotation,
+            },
+        }
+    }
+
+    /// The primitive with its surface moved inwards by `t_mm` (outwards for a negative
+    /// value): semi-axes, a torus' minor radius and box half sizes reduced by `t_mm`;
+    /// cylinder and cone half lengths too when `ends` is set (otherwise the ends stay
+    /// open, as for a tube continued by the next part). Cuts and half-spaces are kept.
+    /// `None` when a length would not stay positive. Reducing semi-axes by `t` is the
+    /// usual stylised-phantom approximation of an inner surface at depth `t` (exact for
+    /// spheres and circular cylinders).
+    pub fn offset(&self, t_mm: f64, ends: bool) -> Option<Primitive> {
+        let ok = |x: f64| if x > 0.0 { Some(x) } else { None };
+        let shape = match self.shape {
+            Shape::Ellipsoid { semi_axes_mm } => Shape::Ellipsoid {
+                semi_axes_mm: [
+                    ok(semi_axes_mm[0] - t_mm)?,
+                    ok(semi_axes_mm[1] - t_mm)?,
+                    ok(semi_axes_mm[2] - t_mm)?,
+                ],
+            },
+            Shape::EllipticCylinder {
+                semi_axes_mm: [a, b],
+                half_length_mm: h,
+            } => Shape::EllipticCylinder {
+                semi_axes_mm: [ok(a - t_mm)?, ok(b - t_mm)?],
+                half_length_mm: if ends { ok(h - t_mm)? } else { h },
+            },
+            Shape::EllipticCone {
+                base_semi_axes_mm: [a, b],
+                top_scale,
+                half_length_mm: h,
+            } => Shape::EllipticCone {
+                base_semi_axes_mm: [ok(a - t_mm)?, ok(b - t_mm)?],
+                top_scale,
+                half_length_mm: if ends { ok(h - t_mm)? } else { h },
+            },
+            Shape::Torus {
+                major_radius_mm,
+                minor_radius_mm,
+            } => Shape::Torus {
+                major_radius_mm,
+                minor_radius_mm: ok(minor_radius_mm - t_mm)?.min(major_radius_mm),
+            },
+            Shape::Box { half_sizes_mm } => Shape::Box {
+                half_sizes_mm: [
+                    ok(half_sizes_mm[0] - t_mm)?,
+                    ok(half_sizes_mm[1] - t_mm)?,
+                    ok(half_sizes_mm[2] - t_mm)?,
+                ],
+            },
+            Shape::HalfSpace { .. } => self.shape,
+        };
+        Some(Primitive { shape, ..*self })
+    }
+
+    /// Whether the primitive is a cut (a box or a half-space) rather than a rounded solid:
+    /// cuts stay where they are when a wall is derived; rounded subtracted solids are
+    /// cavities whose surface moves with the wall.
+    pub fn is_cut(&self) -> bool {
+        matches!(self.shape, Shape::Box { .. } | Shape::HalfSpace { .. })
+    }
+}
+
+impl Part {
+    /// The part under `map` (each primitive mapped, see [`Primitive::mapped`]).
+    pub fn mapped(&self, map: &AxisMap) -> Part {
+        Part {
+            base: self.base.mapped(map),
+            subtract: self.subtract.iter().map(|p| p.mapped(map)).collect(),
+            intersect: self.intersect.iter().map(|p| p.mapped(map)).collect(),
+        }
+    }
+
+    /// The inner part of a wall of thickness `t_mm`: the base and the rounded intersect
+    /// solids moved inwards by `t_mm`, the rounded subtracted solids (cavities) outwards;
+    /// cuts kept. `None` when nothing of the base would remain.
+    pub fn core(&self, t_mm: f64, ends: bool) -> Option<Part> {
+        let base = self.base.offset(t_mm, ends)?;
+        let mut subtract = Vec::with_capacity(self.subtract.len());
+        for s in &self.subtract {
+            subtract.push(if s.is_cut() {
+                *s
+            } else {
+                s.offset(-t_mm, ends)?
+            });
+        }
+        let mut intersect = Vec::with_capacity(self.intersect.len());
+        for s in &self.intersect {
+            intersect.push(if s.is_cut() {
+                *s
+            } else {
+                s.offset(t_mm, ends)?
+            });
+        }
+        Some(Part {
+            base,
+            subtract,
+            intersect,
+        })
+    }
+}
+
+impl Solid {
+    /// The solid under `map`.
+    pub fn mapped(&self, map: &AxisMap) -> Solid {
+        Solid {
+            parts: self.parts.iter().map(|p| p.mapped(map)).collect(),
+        }
+    }
+
+    /// Volume \[mm^3\] of the solid alone, integrated on lines parallel to x at the
+    /// centres of a `step_mm x step_mm` grid over its bounding box (exact along each line).
+    /// `None` for an unbounded solid.
+    pub fn integrated_volume_mm3(&self, step_mm: f64) -> Option<f64> {
+        let b = self.bounding_box()?;
+        let ny = ((b.max_mm[1] - b.min_mm[1]) / step_mm).ceil().max(1.0) as usize;
+        let nz = ((b.max_mm[2] - b.min_mm[2]) / step_mm).ceil().max(1.0) as usize;
+        let dy = (b.max_mm[1] - b.min_mm[1]) / ny as f64;
+        let dz = (b.max_mm[2] - b.min_mm[2]) / nz as f64;
+        let mut v = 0.0;
+        for iz in 0..nz {
+            let z = b.min_mm[2] + (iz as f64 + 0.5) * dz;
+            for iy in 0..ny {
+                let y = b.min_mm[1] + (iy as f64 + 0.5) * dy;
+                for (a, c) in self.x_intervals(y, z, b.min_mm[0] - 1.0, b.max_mm[0] + 1.0) {
+                    v += c - a;
+                }
+            }
+        }
+        Some(v * dy * dz)
     }
 }

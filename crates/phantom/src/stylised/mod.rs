@@ -30,13 +30,19 @@
 //! `data/phantoms/ornl_15y.toml`. Its organ masses match the ORNL 15-year-old (the body ORNL
 //! also uses for the adult female), not the ORNL adult male; hence its name.
 
+pub mod ages;
 pub mod body;
 pub mod geometry;
 pub mod voxelise;
 
-pub use body::{Region, Sex, StylisedBody};
+pub use ages::{
+    mass_groups, paediatric_body, paediatric_body_fit, reference_body_mass_kg, reference_height_cm,
+    reference_mass_kg, regions_by_reference, BodySpec, FitReport, GroupFit,
+};
+pub use body::{Derive, DeriveKind, Region, Sex, StylisedBody};
 pub use voxelise::{
-    mass_report, region_volumes_cm3, voxelise, RegionMass, VoxeliseOptions, Voxelised,
+    mass_report, region_volumes_cm3, resolved_volume_cm3, voxelise, RegionMass, VoxeliseOptions,
+    Voxelised,
 };
 
 use thiserror::Error;
