@@ -6,7 +6,7 @@ use pedisim_phantom::stylised::geometry::{
     Cuts, Part, Placement, Primitive, Rotation, Shape, Solid, P3,
 };
 use pedisim_phantom::stylised::{
-    self, mass_report, region_volumes_cm3, voxelise, Sex, StylisedBody, StylisedError,
+    self, mass_report, region_volumes_cm3, voxelise, Assignment, Sex, StylisedBody, StylisedError,
     VoxeliseOptions,
 };
 use std::f64::consts::PI;
@@ -422,6 +422,7 @@ fn voxelised_volumes_match_analytic_volumes() {
             voxel_mm: [h; 3],
             subsamples: 4,
             background: "air".into(),
+            assignment: Assignment::Majority,
         };
         let vox = voxelise(&body, &opts, nominal_density).unwrap();
         let n = vox.phantom.labels.iter().filter(|&&l| l == 1).count();
@@ -466,6 +467,7 @@ fn precedence_later_regions_win() {
             voxel_mm: [5.0; 3],
             subsamples: 2,
             background: "vacuum_for_test".into(),
+            assignment: Assignment::Majority,
         },
         |m| {
             if m == "vacuum_for_test" {
@@ -539,6 +541,7 @@ fn base_body_masses_match_gdml_dimensions() {
         voxel_mm: [2.0; 3],
         subsamples: 3,
         background: "air".into(),
+        assignment: Assignment::Majority,
     };
     let v = voxelise(&body, &opts, nominal_density).unwrap();
     let report = mass_report(&v, &body);
@@ -702,6 +705,7 @@ fn bad_voxelisation_requests_are_rejected() {
         voxel_mm,
         subsamples,
         background: background.into(),
+        assignment: Assignment::Majority,
     };
     let e = |o: VoxeliseOptions| voxelise(&body, &o, nominal_density).unwrap_err();
     assert_eq!(

@@ -658,7 +658,7 @@ fn shell_volume(srcs: &[Part], t_mm: f64, ends: bool) -> f64 {
 /// difference), kept in `[lo, hi]`.
 fn newton_step(f: &dyn Fn(f64) -> f64, goal: f64, x: f64, lo: f64, hi: f64) -> f64 {
     let x = x.clamp(lo, hi);
-    let h = (0.02 * (hi - lo)).min(0.05).max(1e-4);
+    let h = (0.02 * (hi - lo).max(0.0)).clamp(1e-4, 0.05);
     let x2 = if x + h <= hi { x + h } else { x - h };
     let (f1, f2) = (f(x), f(x2));
     let slope = (f2 - f1) / (x2 - x);
@@ -945,10 +945,8 @@ pub fn paediatric_body_fit(spec: &BodySpec) -> Result<(StylisedBody, FitReport),
             .collect();
         let mut converged = false;
         let mut best: Option<(f64, StylisedBody, Vec<f64>)> = None;
-        let dbg = std::env::var("PEDISIM_FIT_DEBUG").is_ok();
         for inner in 0..MAX_INNER {
             iterations += 1;
-            let tm = std::time::Instant::now();
             let fresh: Vec<f64> = (0..n)
                 .into_par_iter()
                 .map(|i| {
@@ -992,19 +990,6 @@ pub fn paediatric_body_fit(spec: &BodySpec) -> Result<(StylisedBody, FitReport),
                 })
                 .collect();
             let worst = dev.iter().fold(0.0f64, |a, d| a.max(d.abs()));
-            if dbg {
-                let mut v: Vec<(f64, String)> = dev
-                    .iter()
-                    .zip(&groups)
-                    .map(|(d, g)| (*d, g.0.join("+")))
-                    .collect();
-                v.sort_by(|a, b| b.0.abs().total_cmp(&a.0.abs()));
-                eprintln!(
-                    "outer {outer} inner {inner} masses {:?} worst {:?}",
-                    tm.elapsed(),
-                    &v[..4.min(v.len())]
-                );
-            }
             if worst < FIT_TOLERANCE {
                 converged = true;
                 break;
@@ -1119,9 +1104,6 @@ pub fn paediatric_body_fit(spec: &BodySpec) -> Result<(StylisedBody, FitReport),
                 }
             }
             apply(&mut body, &k, &delta, &wall).map_err(map_err)?;
-            if dbg {
-                eprintln!("  update {:?}", tm.elapsed());
-            }
         }
         if !converged {
             match best.take() {
@@ -1175,7 +1157,7 @@ pub fn paediatric_body_fit(spec: &BodySpec) -> Result<(StylisedBody, FitReport),
         if fixed_trunk {
             let a = filler(&["leg_left", "leg_right"]);
             let r2 = (a + mass_target - body_mass) / a;
-            if !(r2 > 0.2) {
+            if r2.is_nan() || r2 <= 0.2 {
                 return Err(bad(
                     "weight_kg",
                     format!("{mass_target}"),

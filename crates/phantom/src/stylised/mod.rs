@@ -41,8 +41,8 @@ pub use ages::{
 };
 pub use body::{Derive, DeriveKind, Region, Sex, StylisedBody};
 pub use voxelise::{
-    mass_report, region_volumes_cm3, resolved_volume_cm3, voxelise, RegionMass, VoxeliseOptions,
-    Voxelised,
+    mass_report, region_volumes_cm3, resolved_volume_cm3, voxelise, Assignment, RegionMass,
+    VoxeliseOptions, Voxelised,
 };
 
 use thiserror::Error;

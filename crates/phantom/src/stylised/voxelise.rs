@@ -5,9 +5,11 @@
 //! exactly (intersections of the line with the quadric surfaces; tori by bisection), with
 //! precedence resolved (the last region in the body's order owns a point). The voxel's
 //! volume fraction in each region is the mean over its lines of the length inside the
-//! region, so the partial volumes are exact along x and sampled `k x k` in y and z. A voxel
-//! takes the label with the largest fraction (outside the body counts as label 0); ties go
-//! to the later region.
+//! region, so the partial volumes are exact along x and sampled `k x k` in y and z. Labels
+//! follow from the fractions by [`Assignment`]: the majority vote, or (the default of
+//! [`VoxeliseOptions::cubic`]) a mass-conserving assignment that gives each region as many
+//! voxels as its partial volume holds, so that thin layers (skin, cortical bone, walls)
+//! keep their masses at coarse voxels.
 
 use super::body::StylisedBody;
 use super::geometry::{intersect_intervals, subtract_intervals, Aabb};
@@ -18,6 +20,23 @@ use pedisim_core::GridGeometry;
 /// Label of the voxels outside the body.
 pub const BACKGROUND_LABEL: u32 = 0;
 
+/// How voxels get their labels from the partial volumes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Assignment {
+    /// Each voxel takes the region with the largest fraction of it (outside counts as a
+    /// region; ties go to the later region). Thin layers (skin, cortical shells, walls) gain
+    /// or lose whole voxels.
+    Majority,
+    /// Mass conserving: each region gets as many voxels as its partial volume holds
+    /// (`round(V / v_voxel)`, rounded per group of regions with the same `reference` list so
+    /// that, e.g., both kidneys together are rounded once); voxels wholly inside one region
+    /// keep it, and the regions, in reverse precedence order (the small organs, walls and
+    /// bones that lie inside others first, outside the body last), take the free voxels with
+    /// their largest fractions. Where a region's candidate voxels are all taken it gets
+    /// fewer, and a voxel no region still needs goes to its largest fraction.
+    MassConserving,
+}
+
 /// How to voxelise.
 #[derive(Clone, Debug, PartialEq)]
 pub struct VoxeliseOptions {
@@ -27,15 +46,19 @@ pub struct VoxeliseOptions {
     pub subsamples: usize,
     /// Material of label 0, outside the body (e.g. `"air"` or `"vacuum"`).
     pub background: String,
+    /// How labels are assigned from the partial volumes.
+    pub assignment: Assignment,
 }
 
 impl VoxeliseOptions {
-    /// Cubic voxels of `voxel_mm`, `k = 4` (16 lines per voxel), air outside.
+    /// Cubic voxels of `voxel_mm`, `k = 4` (16 lines per voxel), air outside, mass-conserving
+    /// assignment.
     pub fn cubic(voxel_mm: f64) -> Self {
         Self {
             voxel_mm: [voxel_mm; 3],
             subsamples: 4,
             background: "air".into(),
+            assignment: Assignment::MassConserving,
         }
     }
 }
@@ -237,6 +260,9 @@ pub fn voxelise(
     let mut outside_volume = 0.0f64;
     // Per voxel of a z slice: (region index, fraction) pairs.
     let mut acc: Vec<Vec<(u32, f64)>> = vec![Vec::new(); nx * ny];
+    let conserve = opts.assignment == Assignment::MassConserving;
+    // Mixed voxels' candidates: (voxel index, slot, fraction).
+    let mut mixed: Vec<(u64, u32, f32)> = Vec::new();
     let w_line = 1.0 / (k * k) as f64;
     for iz in 0..nz {
         for a in acc.iter_mut() {
@@ -278,7 +304,8 @@ pub fn voxelise(
                 let cell = &acc[iy * nx + ix];
                 let inside: f64 = cell.iter().map(|e| e.1).sum();
                 let mut best_label = BACKGROUND_LABEL;
-                let mut best = (1.0 - inside).max(0.0);
+                let outside = (1.0 - inside).max(0.0);
+                let mut best = outside;
                 outside_volume += best;
                 for &(ri, f) in cell {
                     region_volume[ri as usize] += f;
@@ -291,10 +318,30 @@ pub fn voxelise(
                 let i = grid.index(ix, iy, iz);
                 labels[i] = best_label;
                 fill[i] = best.min(1.0) as f32;
+                if conserve && best < PURE {
+                    // Candidates: slot 0 is outside, slot ri + 1 region ri.
+                    if outside > 0.0 {
+                        mixed.push((i as u64, 0, outside as f32));
+                    }
+                    for &(ri, f) in cell {
+                        mixed.push((i as u64, ri + 1, f as f32));
+                    }
+                    labels[i] = UNASSIGNED;
+                }
             }
         }
     }
     let vcm3 = grid.voxel_volume_cm3();
+    if conserve {
+        assign_mass_conserving(
+            body,
+            &mut labels,
+            &mut fill,
+            mixed,
+            outside_volume,
+            &region_volume,
+        );
+    }
     let mut partial: Vec<(u32, f64)> = vec![(BACKGROUND_LABEL, outside_volume * vcm3)];
     partial.extend(
         body.regions
@@ -309,6 +356,111 @@ pub fn voxelise(
         fill_fraction: fill,
         partial_volume_cm3: partial,
     })
+}
+
+/// Fraction above which a voxel counts as wholly in one region.
+const PURE: f64 = 1.0 - 1e-9;
+/// Label of a voxel not yet assigned.
+const UNASSIGNED: u32 = u32::MAX;
+
+/// The mass-conserving assignment (see [`Assignment::MassConserving`]): `labels` holds the
+/// pure voxels' labels and [`UNASSIGNED`] for the mixed ones, whose candidates are `mixed`
+/// (slot 0 outside, slot `i + 1` region `i`); volumes in voxel units.
+fn assign_mass_conserving(
+    body: &StylisedBody,
+    labels: &mut [u32],
+    fill: &mut [f32],
+    mut mixed: Vec<(u64, u32, f32)>,
+    outside_voxels: f64,
+    region_voxels: &[f64],
+) {
+    let n = body.regions.len();
+    let slot_label = |slot: u32| -> u32 {
+        if slot == 0 {
+            BACKGROUND_LABEL
+        } else {
+            body.regions[slot as usize - 1].label
+        }
+    };
+    // Target counts: rounded per group of regions with the same reference list.
+    let vol: Vec<f64> = std::iter::once(outside_voxels)
+        .chain(region_voxels.iter().copied())
+        .collect();
+    let mut target = vec![0i64; n + 1];
+    let mut done = vec![false; n + 1];
+    for s in 0..=n {
+        if done[s] {
+            continue;
+        }
+        let members: Vec<usize> = if s == 0 || body.regions[s - 1].reference.is_empty() {
+            vec![s]
+        } else {
+            let refs = &body.regions[s - 1].reference;
+            (1..=n)
+                .filter(|&t| &body.regions[t - 1].reference == refs)
+                .collect()
+        };
+        let total: f64 = members.iter().map(|&m| vol[m]).sum();
+        let g = total.round() as i64;
+        let mut floors: Vec<(usize, f64)> = members.iter().map(|&m| (m, vol[m])).collect();
+        let mut sum = 0i64;
+        for &(m, v) in &floors {
+            target[m] = v.floor() as i64;
+            sum += target[m];
+        }
+        floors.sort_by(|a, b| {
+            (b.1 - b.1.floor())
+                .total_cmp(&(a.1 - a.1.floor()))
+                .then(a.0.cmp(&b.0))
+        });
+        for &(m, _) in floors.iter().take((g - sum).max(0) as usize) {
+            target[m] += 1;
+        }
+        for &m in &members {
+            done[m] = true;
+        }
+    }
+    // What the pure voxels already give.
+    let mut slot_of_label = std::collections::HashMap::new();
+    slot_of_label.insert(BACKGROUND_LABEL, 0usize);
+    for (i, r) in body.regions.iter().enumerate() {
+        slot_of_label.insert(r.label, i + 1);
+    }
+    let mut need = target;
+    for &l in labels.iter() {
+        if l != UNASSIGNED {
+            if let Some(&s) = slot_of_label.get(&l) {
+                need[s] -= 1;
+            }
+        }
+    }
+    // Regions in reverse precedence order (small organs, walls and bones, which come late
+    // in a body, before the regions they lie in; outside last), each taking the voxels
+    // with its largest fractions among those still free.
+    mixed.sort_by(|a, b| {
+        let rank = |slot: u32| if slot == 0 { 0 } else { slot as u64 };
+        rank(b.1)
+            .cmp(&rank(a.1))
+            .then(b.2.total_cmp(&a.2))
+            .then(a.0.cmp(&b.0))
+    });
+    for &(v, slot, f) in &mixed {
+        let v = v as usize;
+        if labels[v] == UNASSIGNED && need[slot as usize] > 0 {
+            labels[v] = slot_label(slot);
+            fill[v] = f;
+            need[slot as usize] -= 1;
+        }
+    }
+    mixed.sort_by(|a, b| b.2.total_cmp(&a.2).then(a.0.cmp(&b.0)).then(a.1.cmp(&b.1)));
+    // Voxels no candidate still needed: their largest fraction (the first in this order).
+    for &(v, slot, f) in &mixed {
+        let v = v as usize;
+        if labels[v] == UNASSIGNED {
+            labels[v] = slot_label(slot);
+            fill[v] = f;
+        }
+    }
 }
 
 /// Volume \[cm^3\] of each region of `body` after precedence is resolved, integrated on
