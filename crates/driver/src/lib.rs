@@ -23,6 +23,7 @@ pub mod organ_dose;
 pub mod phantom_formats;
 pub mod phantoms;
 pub mod plan;
+pub mod report;
 pub mod slurm;
 pub mod smatrix;
 pub mod svalues;
