@@ -92,12 +92,24 @@ pub fn report(
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| file.display().to_string());
 
+    // Dose in air (label 0, air or vacuum labels) is not drawn: its mass is tiny and its
+    // dose per history noisy, and it would set the colour scale and the slice position.
+    let air: std::collections::HashSet<u32> = organs
+        .iter()
+        .filter(|o| o.label == 0 || is_air_or_vacuum(&o.name, &o.material))
+        .map(|o| o.label)
+        .collect();
+    let shown: Vec<f64> = dose
+        .iter()
+        .zip(&labels)
+        .map(|(&d, l)| if air.contains(l) { 0.0 } else { d })
+        .collect();
     let volume = DoseVolume {
         dims_xyz: dims,
         voxel_size_mm: voxel_mm,
         origin_mm,
         axis_sign,
-        dose: &dose,
+        dose: &shown,
         density_g_cm3: &density,
     };
     let slice_opts = SliceOptions {

@@ -121,6 +121,19 @@ enum Command {
         #[arg(short, long)]
         quiet: bool,
     },
+    /// Draw PNG figures of a dose result: dose slices over the phantom with a colour bar
+    /// and isodose lines, and the organs' dose-volume histograms (docs/report.md).
+    Report {
+        /// The result file of pedisim run (HDF5).
+        result: PathBuf,
+        /// Directory for the figures (created if missing).
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Voxel the three slices go through, as IX,IY,IZ (default: the voxel of
+        /// maximum dose).
+        #[arg(long, value_delimiter = ',', num_args = 3)]
+        slice: Option<Vec<usize>>,
+    },
     /// Built-in paediatric phantoms and phantom files (docs/phantoms.md).
     Phantom {
         #[command(subcommand)]
@@ -601,6 +614,17 @@ fn real_main() -> Result<()> {
         Command::Svalues(args) => svalues(*args),
         Command::Smatrix(args) => smatrix(*args),
         Command::OrganDose { spec, quiet } => organ_dose(&spec, quiet),
+        Command::Report {
+            result,
+            output,
+            slice,
+        } => {
+            let at = slice.map(|v| [v[0], v[1], v[2]]);
+            for p in pedisim_driver::report::report(&result, &output, at)? {
+                println!("{}", p.display());
+            }
+            Ok(())
+        }
         Command::Materials => {
             let db = pedisim_physics_db()?;
             for name in db.names() {

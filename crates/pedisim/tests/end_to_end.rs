@@ -338,6 +338,27 @@ fn dose_volume_histograms_are_written_to_hdf5_and_csv() {
 }
 
 #[test]
+fn report_draws_the_figures_of_a_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.h5");
+    let cfg = write(dir.path(), "c.toml", &smoke_config(2000, 2, &out, None));
+    run_config(dir.path(), &cfg, &[]).assert_success();
+    let o = pedisim(dir.path(), ["report", "out.h5", "-o", "figs"]);
+    o.assert_success();
+    for name in ["dose_slices.png", "dvh.png"] {
+        let p = dir.path().join("figs").join(name);
+        let bytes = std::fs::read(&p).unwrap();
+        assert_eq!(&bytes[1..4], b"PNG", "{name}");
+        assert!(o.stdout.contains(name), "{}", o.stdout);
+    }
+    // A file that is not a dose result is refused with its name.
+    let o = pedisim(dir.path(), ["report", "c.toml", "-o", "figs2"]);
+    assert_ne!(o.code, Some(0));
+    assert!(o.stderr.contains("c.toml"), "{}", o.stderr);
+    assert!(!dir.path().join("figs2").join("dvh.png").exists());
+}
+
+#[test]
 fn histories_are_rounded_up_to_whole_batches() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.h5");
