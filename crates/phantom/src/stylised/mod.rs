@@ -9,6 +9,12 @@
 //! time. [`voxelise::voxelise`] turns a body into a [`crate::Phantom`] at any voxel size
 //! with sub-voxel sampling, and [`voxelise::mass_report`] lists each region's mass.
 //!
+//! **Ages and sexes.** [`ages::paediatric_body`] builds the body for any age from newborn
+//! to adult and either sex, optionally personalised (height, weight, torso measures), from
+//! the family's base body ([`ages::BASE_TOML`]), with every organ at its ICRP 89 reference
+//! mass; [`ages::regions_by_reference`] maps the ICRP 155 region names (the organ
+//! vocabulary of the dosimetry code) to voxel labels. See `docs/phantoms.md`.
+//!
 //! **Frame.** The world frame of a stylised body is the ORNL/MIRD phantom frame, in
 //! millimetres: **+x towards the phantom's left, +y towards its back (posterior), +z up
 //! (cranial)**, origin at the centre of the base of the trunk (the top of the legs). This
