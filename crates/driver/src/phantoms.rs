@@ -18,7 +18,9 @@ use crate::config::{LabelSpec, LabelTableFile};
 use crate::DriverError;
 use pedisim_core::GridGeometry;
 use pedisim_io::nifti_io;
-use pedisim_phantom::stylised::{self, Sex, StylisedBody, VoxeliseOptions};
+pub use pedisim_phantom::stylised::ages::BodySpec;
+pub use pedisim_phantom::stylised::Sex;
+use pedisim_phantom::stylised::{self, StylisedBody, VoxeliseOptions};
 use pedisim_phantom::{LabelEntry, Phantom};
 use pedisim_physics::material::MaterialDb;
 use std::path::{Path, PathBuf};
@@ -212,8 +214,8 @@ pub fn info(
 /// What `pedisim phantom generate` builds.
 #[derive(Clone, Debug)]
 pub struct GenerateSpec {
-    /// Sex of the phantom.
-    pub sex: Sex,
+    /// Who the phantom is for: age, sex and the optional personal measures.
+    pub body: BodySpec,
     /// Cubic voxel edge \[mm\].
     pub voxel_mm: f64,
     /// Output label map (`.nii` or `.nii.gz`); the table goes beside it.
@@ -292,7 +294,8 @@ pub fn write_body(
     Ok(describe(&phantom))
 }
 
-/// `pedisim phantom generate`: the built-in body for the spec, voxelised and written.
+/// `pedisim phantom generate`: the body of the built-in paediatric family for the spec
+/// (`stylised::ages::paediatric_body`), voxelised and written.
 pub fn generate(spec: &GenerateSpec, db: &MaterialDb) -> Result<PhantomInfo, DriverError> {
     if !(spec.voxel_mm.is_finite() && spec.voxel_mm >= 0.1 && spec.voxel_mm <= 50.0) {
         return Err(err(
@@ -303,15 +306,31 @@ pub fn generate(spec: &GenerateSpec, db: &MaterialDb) -> Result<PhantomInfo, Dri
             ),
         ));
     }
-    let body = stylised::ornl_15y(spec.sex)
-        .map_err(|e| err(Path::new(stylised::ORNL_15Y_FILE), e.to_string()))?;
+    let b = &spec.body;
+    let body = stylised::ages::paediatric_body(b).map_err(|e| DriverError::Config {
+        file: PathBuf::from("(command line)"),
+        message: e.to_string(),
+    })?;
+    let opt =
+        |v: Option<f64>, unit: &str| v.map_or("reference".to_string(), |x| format!("{x} {unit}"));
     let header = vec![
         format!(
-            "pedisim {} phantom generate: {} ({:?})",
+            "pedisim {} phantom generate: {}",
             pedisim_core::PEDISIM_VERSION,
-            body.name,
-            spec.sex
+            body.name
         ),
+        format!(
+            "age {} y, sex {:?}, height {}, weight {}, torso AP {}, torso lateral {}",
+            b.age_y,
+            b.sex,
+            opt(b.height_cm, "cm"),
+            opt(b.weight_kg, "kg"),
+            opt(b.torso_ap_cm, "cm"),
+            opt(b.torso_lateral_cm, "cm")
+        ),
+        "pedisim's own stylised family (ORNL-type shapes, organ masses fitted to ICRP 89 \
+         reference masses for the age and sex; docs/phantoms.md)"
+            .into(),
         "label table: value, organ name, material, density (g/cm3), ICRP 155 regions".into(),
     ];
     write_body(&body, spec.voxel_mm, &spec.output, &header, db)

@@ -152,6 +152,39 @@ enum Command {
 /// `pedisim phantom` subcommands.
 #[derive(Subcommand)]
 enum PhantomCommand {
+    /// Generate a phantom of pedisim's paediatric stylised family for an age and sex
+    /// (optionally personalised by height, weight and torso measures), voxelised with
+    /// sub-voxel sampling, as a NIfTI label map (RAS affine) with its label table beside
+    /// it (NAME.labels.toml), then print its organ masses.
+    Generate {
+        /// Age in years (0 = newborn; adults from 20).
+        #[arg(long, allow_negative_numbers = true)]
+        age: f64,
+        /// Sex.
+        #[arg(long, value_enum)]
+        sex: SexArg,
+        /// Standing height in cm (default: the reference height for the age and sex).
+        #[arg(long, allow_negative_numbers = true)]
+        height_cm: Option<f64>,
+        /// Body mass in kg (default: the reference mass for the age and sex).
+        #[arg(long, allow_negative_numbers = true)]
+        weight_kg: Option<f64>,
+        /// Anteroposterior thickness of the torso in cm.
+        #[arg(long, allow_negative_numbers = true)]
+        torso_ap_cm: Option<f64>,
+        /// Lateral width of the torso in cm (arms included).
+        #[arg(long, allow_negative_numbers = true)]
+        torso_lateral_cm: Option<f64>,
+        /// Cubic voxel edge in mm.
+        #[arg(long, default_value_t = 2.0, allow_negative_numbers = true)]
+        voxel_mm: f64,
+        /// Output label map (.nii or .nii.gz).
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Do not print the organ masses.
+        #[arg(short, long)]
+        quiet: bool,
+    },
     /// Describe a label-map phantom: dimensions, voxel size, each label with its voxel
     /// count, volume and mass in kg, and the total body mass in kg (every label except 0
     /// and air).
@@ -213,6 +246,15 @@ struct SmatrixArgs {
     /// No progress output.
     #[arg(short, long)]
     quiet: bool,
+}
+
+/// Sex of a generated phantom.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum SexArg {
+    /// Male.
+    Male,
+    /// Female.
+    Female,
 }
 
 /// Electron and positron transport of `pedisim svalues`.
@@ -746,6 +788,44 @@ fn print_phantom_info(file: &std::path::Path, info: &pedisim_driver::phantoms::P
 fn phantom(action: PhantomCommand) -> Result<()> {
     let db = pedisim_physics_db()?;
     match action {
+        PhantomCommand::Generate {
+            age,
+            sex,
+            height_cm,
+            weight_kg,
+            torso_ap_cm,
+            torso_lateral_cm,
+            voxel_mm,
+            output,
+            quiet,
+        } => {
+            use pedisim_driver::phantoms::{BodySpec, Sex};
+            let spec = pedisim_driver::phantoms::GenerateSpec {
+                body: BodySpec {
+                    age_y: age,
+                    sex: match sex {
+                        SexArg::Male => Sex::Male,
+                        SexArg::Female => Sex::Female,
+                    },
+                    height_cm,
+                    weight_kg,
+                    torso_ap_cm,
+                    torso_lateral_cm,
+                },
+                voxel_mm,
+                output: output.clone(),
+            };
+            let info = pedisim_driver::phantoms::generate(&spec, &db)?;
+            if !quiet {
+                print_phantom_info(&output, &info);
+                eprintln!(
+                    "pedisim: wrote {} and {}",
+                    output.display(),
+                    pedisim_driver::phantoms::table_path_for(&output).display()
+                );
+            }
+            Ok(())
+        }
         PhantomCommand::Info { file, table } => {
             let info = pedisim_driver::phantoms::info(&file, table.as_deref(), &db)?;
             print_phantom_info(&file, &info);

@@ -1,6 +1,7 @@
-//! `pedisim phantom info` through the binary: a label map and its table described
-//! (dimensions, per-label voxels, volumes and masses, total body mass), and errors for a
-//! missing table and a table naming an unknown material.
+//! `pedisim phantom info` and `phantom generate` through the binary: a label map and its
+//! table described (dimensions, per-label voxels, volumes and masses, total body mass),
+//! errors for a missing table and a table naming an unknown material, a generated child
+//! phantom's files and masses, and refused ages and measures.
 
 mod common;
 
@@ -136,4 +137,69 @@ fn phantom_info_errors_name_the_missing_table_and_the_bad_entry() {
         "{}",
         o.stderr
     );
+}
+
+#[test]
+fn phantom_generate_writes_a_child_with_its_reference_masses() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = pedisim(
+        dir.path(),
+        [
+            "phantom",
+            "generate",
+            "--age",
+            "5",
+            "--sex",
+            "female",
+            "--voxel-mm",
+            "4",
+            "-o",
+            "child5f.nii.gz",
+        ],
+    );
+    o.assert_success();
+    let table = std::fs::read_to_string(dir.path().join("child5f.labels.toml")).unwrap();
+    assert!(table.contains("age 5 y, sex Female"), "{table}");
+    assert!(table.contains("regions = [\"Liver\"]"), "{table}");
+    let info = pedisim(dir.path(), ["phantom", "info", "child5f.nii.gz"]);
+    info.assert_success();
+    assert_eq!(
+        info.stdout, o.stdout,
+        "generate prints what info reads back"
+    );
+    let total: f64 = info
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("total body mass: "))
+        .and_then(|t| t.trim_end_matches(" kg").parse().ok())
+        .unwrap();
+    // ICRP 89 reference body mass of a 5-year-old girl: 19 kg (the family's fit target);
+    // 3 % as in the check.
+    assert!((total / 19.0 - 1.0).abs() < 0.03, "{total} kg");
+    let liver_kg: f64 = info
+        .stdout
+        .lines()
+        .find(|l| l.split_whitespace().nth(1) == Some("liver"))
+        .and_then(|l| l.split_whitespace().nth(5)?.parse().ok())
+        .unwrap();
+    // ICRP 89 liver of a 5-year-old: 0.57 kg; at 4 mm within 5 %.
+    assert!((liver_kg / 0.57 - 1.0).abs() < 0.05, "{liver_kg} kg");
+}
+
+#[test]
+fn phantom_generate_refuses_bad_ages_and_measures() {
+    let dir = tempfile::tempdir().unwrap();
+    for (args, key) in [
+        (vec!["--age", "150"], "age"),
+        (vec!["--age", "5", "--height-cm", "190"], "height"),
+        (vec!["--age", "5", "--voxel-mm", "0"], "--voxel-mm"),
+    ] {
+        let mut all = vec!["phantom", "generate", "--sex", "male", "-o", "x.nii.gz"];
+        all.extend(args.iter().copied());
+        let o = pedisim(dir.path(), &all);
+        assert_ne!(o.code, Some(0), "{args:?}");
+        assert!(o.stderr.contains(key), "{args:?}: {}", o.stderr);
+        assert!(!dir.path().join("x.nii.gz").exists());
+        assert!(!dir.path().join("x.labels.toml").exists());
+    }
 }
