@@ -368,12 +368,20 @@ pub fn compute(spec_path: &Path) -> Result<(OrganDoseSpec, OrganDoseResult), Dri
             "ICRP 103: sex-averaged equivalent doses of the male and female phantoms".to_string(),
         )
     } else {
+        // One phantom for both sexes: its own gonads stand for the other sex's.
+        let mut both = per_sex[0].clone();
+        for (have, missing) in [("Ovaries", "Testes"), ("Testes", "Ovaries")] {
+            if let Some(d) = both.get(have).copied() {
+                both.entry(missing.to_string()).or_insert(d);
+            }
+        }
+        per_sex.push(both);
         (
-            &per_sex[0],
-            &per_sex[0],
+            &per_sex[1],
+            &per_sex[1],
             format!(
-                "one phantom ({}) used for both sexes: an approximation of the ICRP 103 \
-                 effective dose",
+                "one phantom ({}) used for both sexes, its gonads for both: an approximation \
+                 of the ICRP 103 effective dose",
                 files[0].0
             ),
         )
