@@ -25,7 +25,7 @@ use crate::DriverError;
 use pedisim_core::constants::JOULE_PER_MEV;
 use pedisim_io::h5::{self, AttrValue, Column, ColumnValues, Matrix, TableFile, TableGroup};
 use pedisim_phantom::Phantom;
-use pedisim_physics::electron::{ElectronSettings, ElectronTables, MIN_CUTOFF_MEV};
+use pedisim_physics::electron::ElectronTables;
 use pedisim_physics::material::MaterialDb;
 use pedisim_physics::nuclide::DecaySampler;
 use pedisim_physics::photon::PhotonTables;
@@ -206,41 +206,24 @@ pub fn compute(
         .iter()
         .map(|m| db.get(m).cloned())
         .collect::<Result<Vec<_>, _>>()?;
-    let electrons = match spec.electron_transport {
-        ElectronTransport::Local => None,
-        ElectronTransport::Condensed => {
-            let kev = spec.electron_cutoff_kev;
-            if !(kev.is_finite() && (MIN_CUTOFF_MEV * 1e3..1000.0).contains(&kev)) {
-                return Err(opt_err(format!(
-                    "--electron-cutoff-kev {kev}: expected a value from {} keV to below 1000 keV",
-                    MIN_CUTOFF_MEV * 1e3
-                )));
-            }
-            if kev >= sampler.max_energy_mev() * 1e3 {
-                return Err(opt_err(format!(
-                    "--electron-cutoff-kev {kev}: at or above the highest energy {} emits; \
-                     lower it or use --electron-transport local",
-                    spec.nuclide
-                )));
-            }
-            if let Some(m) = materials
-                .iter()
-                .find(|m| !m.is_vacuum() && m.mean_excitation_ev.is_none())
-            {
-                return Err(opt_err(format!(
-                    "material '{}' of the phantom has no mean excitation energy, which \
-                     electron transport needs; use --electron-transport local",
-                    m.name
-                )));
-            }
-            Some(ElectronSettings {
-                cutoff_mev: kev * 1e-3,
-                delta_threshold_mev: kev * 1e-3,
-                brems_threshold_mev: kev * 1e-3,
-                ..Default::default()
-            })
+    let electrons = crate::svalues::electron_settings(
+        spec.electron_transport,
+        spec.electron_cutoff_kev,
+        &spec.nuclide,
+        &sampler,
+    )?;
+    if electrons.is_some() {
+        if let Some(m) = materials
+            .iter()
+            .find(|m| !m.is_vacuum() && m.mean_excitation_ev.is_none())
+        {
+            return Err(opt_err(format!(
+                "material '{}' of the phantom has no mean excitation energy, which \
+                 electron transport needs; use --electron-transport local",
+                m.name
+            )));
         }
-    };
+    }
     let photon_tables = PhotonTables::new(&materials)?;
     let electron_tables = match electrons {
         Some(s) => Some(ElectronTables::new(&materials, s)?),

@@ -242,40 +242,19 @@ fn prepare(spec: &SValueSpec) -> Result<Prepared, DriverError> {
             spec.histories, spec.batches
         )));
     }
-    let electrons = match spec.electron_transport {
-        ElectronTransport::Local => None,
-        ElectronTransport::Condensed => {
-            let kev = spec.electron_cutoff_kev;
-            if !(kev.is_finite() && (MIN_CUTOFF_MEV * 1e3..1000.0).contains(&kev)) {
-                return Err(opt_err(format!(
-                    "--electron-cutoff-kev {kev}: expected a value from {} keV to below 1000 keV",
-                    MIN_CUTOFF_MEV * 1e3
-                )));
-            }
-            let top_kev = sampler.max_energy_mev() * 1e3;
-            if kev >= top_kev {
-                return Err(opt_err(format!(
-                    "--electron-cutoff-kev {kev}: at or above the highest energy {} emits \
-                     ({top_kev} keV), so no electron would be transported; lower it or use \
-                     --electron-transport local",
-                    spec.nuclide
-                )));
-            }
-            if material.mean_excitation_ev.is_none() {
-                return Err(opt_err(format!(
-                    "--material {}: no mean excitation energy (mean_excitation_ev), which \
-                     electron transport needs; use --electron-transport local",
-                    spec.material
-                )));
-            }
-            Some(ElectronSettings {
-                cutoff_mev: kev * 1e-3,
-                delta_threshold_mev: kev * 1e-3,
-                brems_threshold_mev: kev * 1e-3,
-                ..Default::default()
-            })
-        }
-    };
+    let electrons = electron_settings(
+        spec.electron_transport,
+        spec.electron_cutoff_kev,
+        &spec.nuclide,
+        &sampler,
+    )?;
+    if electrons.is_some() && material.mean_excitation_ev.is_none() {
+        return Err(opt_err(format!(
+            "--material {}: no mean excitation energy (mean_excitation_ev), which \
+             electron transport needs; use --electron-transport local",
+            spec.material
+        )));
+    }
     Ok(Prepared {
         density_g_cm3,
         materials: vec![material.clone()],
@@ -283,6 +262,41 @@ fn prepare(spec: &SValueSpec) -> Result<Prepared, DriverError> {
         electrons,
         histories_per_batch: spec.histories.div_ceil(spec.batches),
     })
+}
+
+/// The electron settings of a command-line run: `None` for local deposition; for condensed
+/// history, the cutoff (also the delta-ray and bremsstrahlung threshold) checked against
+/// its range and against the highest energy the nuclide emits. Errors name the option.
+pub(crate) fn electron_settings(
+    transport: ElectronTransport,
+    cutoff_kev: f64,
+    nuclide: &str,
+    sampler: &DecaySampler,
+) -> Result<Option<ElectronSettings>, DriverError> {
+    if transport == ElectronTransport::Local {
+        return Ok(None);
+    }
+    let kev = cutoff_kev;
+    if !(kev.is_finite() && (MIN_CUTOFF_MEV * 1e3..1000.0).contains(&kev)) {
+        return Err(opt_err(format!(
+            "--electron-cutoff-kev {kev}: expected a value from {} keV to below 1000 keV",
+            MIN_CUTOFF_MEV * 1e3
+        )));
+    }
+    let top_kev = sampler.max_energy_mev() * 1e3;
+    if kev >= top_kev {
+        return Err(opt_err(format!(
+            "--electron-cutoff-kev {kev}: at or above the highest energy {nuclide} emits \
+             ({top_kev} keV), so no electron would be transported; lower it or use \
+             --electron-transport local"
+        )));
+    }
+    Ok(Some(ElectronSettings {
+        cutoff_mev: kev * 1e-3,
+        delta_threshold_mev: kev * 1e-3,
+        brems_threshold_mev: kev * 1e-3,
+        ..Default::default()
+    }))
 }
 
 /// Symmetry classes of the kernel voxels: offsets `(|i|, |j|, |k|)` sorted in decreasing

@@ -198,25 +198,9 @@ enum PhantomCommand {
     },
 }
 
-/// Options of `pedisim smatrix`.
+/// Monte Carlo and output options shared by `pedisim svalues` and `pedisim smatrix`.
 #[derive(clap::Args)]
-struct SmatrixArgs {
-    /// The phantom's label map (.nii or .nii.gz), e.g. from phantom generate.
-    #[arg(long)]
-    phantom: PathBuf,
-    /// Its label table (default: beside the map, NAME.labels.toml).
-    #[arg(long)]
-    table: Option<PathBuf>,
-    /// Radionuclide by ICRP-107 name, e.g. Tc-99m, F-18, I-123.
-    #[arg(long)]
-    nuclide: String,
-    /// Source regions, comma separated (default: every region of the phantom and
-    /// Total-body).
-    #[arg(long, value_delimiter = ',')]
-    sources: Option<Vec<String>>,
-    /// Decays per source region.
-    #[arg(long, default_value_t = 1_000_000)]
-    histories: u64,
+struct McOptions {
     /// Independent batches for the uncertainty (at least 10).
     #[arg(long, default_value_t = 10)]
     batches: u64,
@@ -246,6 +230,29 @@ struct SmatrixArgs {
     /// No progress output.
     #[arg(short, long)]
     quiet: bool,
+}
+
+/// Options of `pedisim smatrix`.
+#[derive(clap::Args)]
+struct SmatrixArgs {
+    /// The phantom's label map (.nii or .nii.gz), e.g. from phantom generate.
+    #[arg(long)]
+    phantom: PathBuf,
+    /// Its label table (default: beside the map, NAME.labels.toml).
+    #[arg(long)]
+    table: Option<PathBuf>,
+    /// Radionuclide by ICRP-107 name, e.g. Tc-99m, F-18, I-123.
+    #[arg(long)]
+    nuclide: String,
+    /// Source regions, comma separated (default: every region of the phantom and
+    /// Total-body).
+    #[arg(long, value_delimiter = ',')]
+    sources: Option<Vec<String>>,
+    /// Decays per source region.
+    #[arg(long, default_value_t = 1_000_000)]
+    histories: u64,
+    #[command(flatten)]
+    mc: McOptions,
 }
 
 /// Sex of a generated phantom.
@@ -288,35 +295,8 @@ struct SvaluesArgs {
     /// Number of decays.
     #[arg(long, default_value_t = 1_000_000)]
     histories: u64,
-    /// Independent batches for the uncertainty (at least 10).
-    #[arg(long, default_value_t = 10)]
-    batches: u64,
-    /// Random seed.
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
-    /// Worker threads; 0 = all cores (does not change the result).
-    #[arg(long, default_value_t = 0)]
-    threads: usize,
-    /// Electron and positron cutoff, and delta-ray and bremsstrahlung thresholds, in keV.
-    #[arg(
-        long,
-        value_name = "KEV",
-        default_value_t = 10.0,
-        allow_negative_numbers = true
-    )]
-    electron_cutoff_kev: f64,
-    /// Electron and positron transport.
-    #[arg(long, value_enum, default_value_t = ElectronTransportArg::Condensed)]
-    electron_transport: ElectronTransportArg,
-    /// HDF5 output file.
-    #[arg(short, long)]
-    output: PathBuf,
-    /// CSV output file (default: the HDF5 path with extension .csv).
-    #[arg(long)]
-    csv: Option<PathBuf>,
-    /// No progress output.
-    #[arg(short, long)]
-    quiet: bool,
+    #[command(flatten)]
+    mc: McOptions,
 }
 
 /// Options of `pedisim slurm`.
@@ -896,33 +876,33 @@ fn smatrix(a: SmatrixArgs) -> Result<()> {
         nuclide: a.nuclide.clone(),
         sources: a.sources.clone(),
         histories: a.histories,
-        batches: a.batches,
-        seed: a.seed,
-        threads: a.threads,
-        electron_cutoff_kev: a.electron_cutoff_kev,
-        electron_transport: match a.electron_transport {
+        batches: a.mc.batches,
+        seed: a.mc.seed,
+        threads: a.mc.threads,
+        electron_cutoff_kev: a.mc.electron_cutoff_kev,
+        electron_transport: match a.mc.electron_transport {
             ElectronTransportArg::Condensed => ElectronTransport::Condensed,
             ElectronTransportArg::Local => ElectronTransport::Local,
         },
     };
-    let csv = a
-        .csv
-        .clone()
-        .unwrap_or_else(|| pedisim_driver::svalues::default_csv_path(&a.output));
-    pedisim_driver::svalues::check_outputs(&a.output, &csv)?;
+    let csv =
+        a.mc.csv
+            .clone()
+            .unwrap_or_else(|| pedisim_driver::svalues::default_csv_path(&a.mc.output));
+    pedisim_driver::svalues::check_outputs(&a.mc.output, &csv)?;
     let cancel = cancel_on_interrupt(Some("stopping; nothing will be written"))?;
-    if !a.quiet {
+    if !a.mc.quiet {
         eprintln!(
             "pedisim {}: S matrix of {} for {}, {} decays per source region, output {} and {}",
             pedisim_core::PEDISIM_VERSION,
             a.phantom.display(),
             a.nuclide,
-            a.histories.div_ceil(a.batches) * a.batches,
-            a.output.display(),
+            a.histories.div_ceil(a.mc.batches) * a.mc.batches,
+            a.mc.output.display(),
             csv.display()
         );
     }
-    let m = with_progress(a.quiet, a.histories, "decays", |progress| {
+    let m = with_progress(a.mc.quiet, a.histories, "decays", |progress| {
         sm::compute(&spec, progress, &cancel)
     });
     let m = match m {
@@ -932,16 +912,16 @@ fn smatrix(a: SmatrixArgs) -> Result<()> {
         }
         m => m?,
     };
-    sm::write_hdf5(&m, &spec, &a.output, &command_line())?;
+    sm::write_hdf5(&m, &spec, &a.mc.output, &command_line())?;
     pedisim_driver::write_text_atomic(&csv, &sm::csv_text(&m, &a.nuclide))?;
-    if !a.quiet {
+    if !a.mc.quiet {
         eprintln!(
             "pedisim: {} source regions x {} decays in {:.1} s on {} threads; wrote {} and {}",
             m.sources.len(),
             m.histories_per_source,
             m.wall_seconds,
             m.threads,
-            a.output.display(),
+            a.mc.output.display(),
             csv.display()
         );
     }
@@ -967,25 +947,25 @@ fn svalues(a: SvaluesArgs) -> Result<()> {
             )
         })?,
         histories: a.histories,
-        batches: a.batches,
-        seed: a.seed,
-        threads: a.threads,
-        electron_cutoff_kev: a.electron_cutoff_kev,
-        electron_transport: match a.electron_transport {
+        batches: a.mc.batches,
+        seed: a.mc.seed,
+        threads: a.mc.threads,
+        electron_cutoff_kev: a.mc.electron_cutoff_kev,
+        electron_transport: match a.mc.electron_transport {
             ElectronTransportArg::Condensed => ElectronTransport::Condensed,
             ElectronTransportArg::Local => ElectronTransport::Local,
         },
     };
-    let csv = a
-        .csv
-        .clone()
-        .unwrap_or_else(|| sv::default_csv_path(&a.output));
+    let csv =
+        a.mc.csv
+            .clone()
+            .unwrap_or_else(|| sv::default_csv_path(&a.mc.output));
     sv::validate(&spec)?;
-    sv::check_outputs(&a.output, &csv)?;
+    sv::check_outputs(&a.mc.output, &csv)?;
     let command_line = command_line();
     let cancel = cancel_on_interrupt(Some("stopping; nothing will be written"))?;
     let size = spec.size;
-    if !a.quiet {
+    if !a.mc.quiet {
         eprintln!(
             "pedisim {}: voxel S values of {} in {} ({} mm voxels, {size}^3 kernel in a {}^3 medium), {} decays in {} batches, output {} and {}",
             pedisim_core::PEDISIM_VERSION,
@@ -995,11 +975,11 @@ fn svalues(a: SvaluesArgs) -> Result<()> {
             2 * size + 1,
             spec.histories.div_ceil(spec.batches) * spec.batches,
             spec.batches,
-            a.output.display(),
+            a.mc.output.display(),
             csv.display()
         );
     }
-    let kernel = with_progress(a.quiet, spec.histories, "decays", |progress| {
+    let kernel = with_progress(a.mc.quiet, spec.histories, "decays", |progress| {
         sv::compute(&spec, progress, &cancel)
     });
     let kernel = match kernel {
@@ -1009,16 +989,16 @@ fn svalues(a: SvaluesArgs) -> Result<()> {
         }
         k => k?,
     };
-    sv::write_hdf5(&kernel, &a.output, &command_line)?;
+    sv::write_hdf5(&kernel, &a.mc.output, &command_line)?;
     sv::write_csv(&kernel, &csv)?;
-    if !a.quiet {
+    if !a.mc.quiet {
         eprintln!(
             "pedisim: {} decays in {:.2} s on {} threads ({:.0} decays/s); wrote {} and {}",
             kernel.histories,
             kernel.wall_seconds,
             kernel.threads,
             kernel.histories as f64 / kernel.wall_seconds.max(1e-9),
-            a.output.display(),
+            a.mc.output.display(),
             csv.display()
         );
         eprintln!("     i   j   k   S mGy/(MBq s)   rel. unc.");

@@ -6,44 +6,16 @@
 mod common;
 
 use common::*;
-use pedisim_core::GridGeometry;
-use pedisim_io::{h5, nifti_io};
+use pedisim_io::h5;
 use std::path::{Path, PathBuf};
 
 /// A 40^3 grid of 4 mm voxels: a 60 mm water ball (region "Muscle") in air, two 16 mm
 /// cubes of water (both region "Kidneys"), and a lung ellipsoid (region "Lungs").
 fn write_phantom(dir: &Path) -> PathBuf {
-    let n = 40usize;
-    let v = 4.0;
-    let grid = GridGeometry::centred([n; 3], [v; 3]).unwrap();
-    let mut labels = vec![0u32; grid.len()];
-    for iz in 0..n {
-        for iy in 0..n {
-            for ix in 0..n {
-                let c = |i: usize| (i as f64 + 0.5) * v - 0.5 * n as f64 * v;
-                let (x, y, z) = (c(ix), c(iy), c(iz));
-                let i = ix + n * (iy + n * iz);
-                if x * x + y * y + z * z < 3600.0 {
-                    labels[i] = 1;
-                }
-                if y.abs() < 8.0
-                    && z.abs() < 8.0
-                    && ((x + 20.0).abs() < 8.0 || (x - 20.0).abs() < 8.0)
-                {
-                    labels[i] = if x < 0.0 { 2 } else { 3 };
-                }
-                if (y - 32.0).powi(2) / 100.0 + x * x / 400.0 + z * z / 400.0 < 1.0 {
-                    labels[i] = 4;
-                }
-            }
-        }
-    }
-    let map = dir.join("ball.nii.gz");
-    nifti_io::write_labels(&map, &grid, &labels).unwrap();
-    write(
-        dir,
-        "ball.labels.toml",
-        r#"
+    write_ball_phantom(dir, TABLE)
+}
+
+const TABLE: &str = r#"
 [[label]]
 value = 0
 name = "outside"
@@ -72,10 +44,7 @@ value = 4
 name = "lung"
 material = "lung"
 regions = ["Lungs"]
-"#,
-    );
-    map
-}
+"#;
 
 const MODEL: &str = r#"
 format = "pedisim-radiopharmaceuticals/1"

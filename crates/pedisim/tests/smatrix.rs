@@ -7,8 +7,7 @@ mod common;
 
 use common::*;
 use pedisim_core::constants::JOULE_PER_MEV;
-use pedisim_core::GridGeometry;
-use pedisim_io::{h5, nifti_io};
+use pedisim_io::h5;
 use std::path::{Path, PathBuf};
 
 /// A 40 x 40 x 40 grid of 4 mm voxels: a 60 mm radius water ball (label 1, regions
@@ -16,38 +15,10 @@ use std::path::{Path, PathBuf};
 /// regions "Kidney-L" and "Kidney-R"), 40 mm apart and symmetric about the centre, and a
 /// lung ellipsoid (label 4, named "lung", no regions).
 fn write_phantom(dir: &Path) -> PathBuf {
-    let n = 40usize;
-    let v = 4.0;
-    let grid = GridGeometry::centred([n; 3], [v; 3]).unwrap();
-    let mut labels = vec![0u32; grid.len()];
-    for iz in 0..n {
-        for iy in 0..n {
-            for ix in 0..n {
-                let c = |i: usize| (i as f64 + 0.5) * v - 0.5 * n as f64 * v;
-                let (x, y, z) = (c(ix), c(iy), c(iz));
-                let i = ix + n * (iy + n * iz);
-                if x * x + y * y + z * z < 60.0 * 60.0 {
-                    labels[i] = 1;
-                }
-                if y.abs() < 8.0 && z.abs() < 8.0 {
-                    if (x + 20.0).abs() < 8.0 {
-                        labels[i] = 2;
-                    } else if (x - 20.0).abs() < 8.0 {
-                        labels[i] = 3;
-                    }
-                }
-                if (y - 32.0).powi(2) / 100.0 + x * x / 400.0 + z * z / 400.0 < 1.0 {
-                    labels[i] = 4;
-                }
-            }
-        }
-    }
-    let map = dir.join("ball.nii.gz");
-    nifti_io::write_labels(&map, &grid, &labels).unwrap();
-    write(
-        dir,
-        "ball.labels.toml",
-        r#"
+    write_ball_phantom(dir, TABLE)
+}
+
+const TABLE: &str = r#"
 [[label]]
 value = 0
 name = "outside"
@@ -75,10 +46,7 @@ regions = ["Kidney-R"]
 value = 4
 name = "lung"
 material = "lung"
-"#,
-    );
-    map
-}
+"#;
 
 fn smatrix(dir: &Path, map: &Path, out: &str, extra: &[&str]) -> Outcome {
     let mut args = vec![

@@ -287,3 +287,41 @@ pub fn sigterm(child: &std::process::Child) {
         .unwrap();
     assert!(killed.success());
 }
+
+/// Writes `ball.nii.gz` and `ball.labels.toml` (with the given table text) into `dir`: a
+/// 40 x 40 x 40 grid of 4 mm voxels centred on the origin, a 60 mm radius ball (label 1)
+/// in label 0, two 16 mm cubes (labels 2 at x = -20 mm and 3 at x = +20 mm, symmetric about
+/// the centre) and a lung-shaped ellipsoid (label 4, semi-axes 20, 10, 20 mm at y = 32 mm).
+/// Returns the map's path. Used by the S-matrix and organ-dose tests.
+pub fn write_ball_phantom(dir: &Path, table: &str) -> PathBuf {
+    let n = 40usize;
+    let v = 4.0;
+    let grid = GridGeometry::centred([n; 3], [v; 3]).unwrap();
+    let mut labels = vec![0u32; grid.len()];
+    for iz in 0..n {
+        for iy in 0..n {
+            for ix in 0..n {
+                let c = |i: usize| (i as f64 + 0.5) * v - 0.5 * n as f64 * v;
+                let (x, y, z) = (c(ix), c(iy), c(iz));
+                let i = ix + n * (iy + n * iz);
+                if x * x + y * y + z * z < 60.0 * 60.0 {
+                    labels[i] = 1;
+                }
+                if y.abs() < 8.0 && z.abs() < 8.0 {
+                    if (x + 20.0).abs() < 8.0 {
+                        labels[i] = 2;
+                    } else if (x - 20.0).abs() < 8.0 {
+                        labels[i] = 3;
+                    }
+                }
+                if (y - 32.0).powi(2) / 100.0 + x * x / 400.0 + z * z / 400.0 < 1.0 {
+                    labels[i] = 4;
+                }
+            }
+        }
+    }
+    let map = dir.join("ball.nii.gz");
+    nifti_io::write_labels(&map, &grid, &labels).unwrap();
+    write(dir, "ball.labels.toml", table);
+    map
+}
