@@ -232,6 +232,24 @@ struct McOptions {
     quiet: bool,
 }
 
+impl McOptions {
+    /// The CSV output: `--csv`, or the HDF5 path with extension `.csv`.
+    fn csv_path(&self) -> PathBuf {
+        self.csv
+            .clone()
+            .unwrap_or_else(|| pedisim_driver::svalues::default_csv_path(&self.output))
+    }
+}
+
+impl From<ElectronTransportArg> for pedisim_driver::config::ElectronTransport {
+    fn from(a: ElectronTransportArg) -> Self {
+        match a {
+            ElectronTransportArg::Condensed => Self::Condensed,
+            ElectronTransportArg::Local => Self::Local,
+        }
+    }
+}
+
 /// Options of `pedisim smatrix`.
 #[derive(clap::Args)]
 struct SmatrixArgs {
@@ -868,7 +886,6 @@ fn organ_dose(spec_path: &std::path::Path, quiet: bool) -> Result<()> {
 
 /// `pedisim smatrix`: the S matrix of a phantom for a nuclide, to HDF5 and CSV.
 fn smatrix(a: SmatrixArgs) -> Result<()> {
-    use pedisim_driver::config::ElectronTransport;
     use pedisim_driver::smatrix::{self as sm, SMatrixSpec};
     let spec = SMatrixSpec {
         labels: a.phantom.clone(),
@@ -880,15 +897,9 @@ fn smatrix(a: SmatrixArgs) -> Result<()> {
         seed: a.mc.seed,
         threads: a.mc.threads,
         electron_cutoff_kev: a.mc.electron_cutoff_kev,
-        electron_transport: match a.mc.electron_transport {
-            ElectronTransportArg::Condensed => ElectronTransport::Condensed,
-            ElectronTransportArg::Local => ElectronTransport::Local,
-        },
+        electron_transport: a.mc.electron_transport.into(),
     };
-    let csv =
-        a.mc.csv
-            .clone()
-            .unwrap_or_else(|| pedisim_driver::svalues::default_csv_path(&a.mc.output));
+    let csv = a.mc.csv_path();
     pedisim_driver::svalues::check_outputs(&a.mc.output, &csv)?;
     let cancel = cancel_on_interrupt(Some("stopping; nothing will be written"))?;
     if !a.mc.quiet {
@@ -932,7 +943,6 @@ fn smatrix(a: SmatrixArgs) -> Result<()> {
 /// (progress bar unless quiet; Ctrl-C stops it and writes nothing) and writes the HDF5 and
 /// CSV files.
 fn svalues(a: SvaluesArgs) -> Result<()> {
-    use pedisim_driver::config::ElectronTransport;
     use pedisim_driver::svalues::{self as sv, SValueSpec};
     let spec = SValueSpec {
         nuclide: a.nuclide,
@@ -951,15 +961,9 @@ fn svalues(a: SvaluesArgs) -> Result<()> {
         seed: a.mc.seed,
         threads: a.mc.threads,
         electron_cutoff_kev: a.mc.electron_cutoff_kev,
-        electron_transport: match a.mc.electron_transport {
-            ElectronTransportArg::Condensed => ElectronTransport::Condensed,
-            ElectronTransportArg::Local => ElectronTransport::Local,
-        },
+        electron_transport: a.mc.electron_transport.into(),
     };
-    let csv =
-        a.mc.csv
-            .clone()
-            .unwrap_or_else(|| sv::default_csv_path(&a.mc.output));
+    let csv = a.mc.csv_path();
     sv::validate(&spec)?;
     sv::check_outputs(&a.mc.output, &csv)?;
     let command_line = command_line();
