@@ -14,4 +14,5 @@
 //! Time is in days, lengths in millimetres, doses in Gy, cell densities in cells per mm^3
 //! unless a name says otherwise.
 
+pub mod continuum;
 pub mod radiobiology;
