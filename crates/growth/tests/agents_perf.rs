@@ -62,3 +62,57 @@ fn throughput_ten_thousand_cells() {
         rows.last()
     );
 }
+
+/// Accuracy of larger mechanics steps (the lever for large runs): the hypoxic test
+/// spheroid of `agents_spheroid.rs` to 2000 min with mechanics steps of 0.1, 0.3, 0.6 and
+/// 1.2 min; prints the final counts and radii and the overlap statistics (mean and maximum
+/// of `1 - d/(r_i + r_j)` over touching pairs) for comparison.
+#[test]
+#[ignore]
+fn mechanics_step_comparison() {
+    for dt in [0.1, 0.3, 0.6, 1.2] {
+        let params = AgentParams {
+            domain_edge_um: 400.0,
+            oxygen_voxel_um: 12.5,
+            oxygen_diffusion_um2_per_min: 5.0e3,
+            oxygen_decay_per_min: 0.005,
+            cycle_rate_per_min: 0.004,
+            volume_growth_rate_per_min: 0.02,
+            initial_cells: 50,
+            dt_mechanics_min: dt,
+            dt_diffusion_min: 1.2,
+            output_interval_min: 60.0,
+            ..Default::default()
+        };
+        let mut m = AgentModel::new(params, 11).unwrap();
+        let t = Instant::now();
+        m.run_until(2000.0, &mut |_| {});
+        let r = m.trajectory_row();
+        let (p, rad) = (m.positions_um(), m.radii_um());
+        let (mut s, mut mx, mut k) = (0.0, 0.0f64, 0);
+        for i in 0..p.len() {
+            for j in 0..i {
+                let d = (0..3)
+                    .map(|a| (p[i][a] - p[j][a]).powi(2))
+                    .sum::<f64>()
+                    .sqrt();
+                let o = 1.0 - d / (rad[i] + rad[j]);
+                if o > 0.0 {
+                    s += o;
+                    mx = mx.max(o);
+                    k += 1;
+                }
+            }
+        }
+        eprintln!(
+            "dt_mech {dt}: {:.1} s, live {} R {:.1} um Rmax {:.1} um hypoxic {:.3}; overlap mean {:.4} max {:.4}",
+            t.elapsed().as_secs_f64(),
+            r.live,
+            r.radius_um,
+            r.max_radius_um,
+            r.hypoxic_fraction,
+            s / k as f64,
+            mx
+        );
+    }
+}

@@ -38,17 +38,15 @@
 //! One [`AgentModel::step`] is a mechanics step. Each step first advances oxygen (by
 //! `dt_mechanics_min / dt_diffusion_min` steps, or one step every `dt_diffusion_min /
 //! dt_mechanics_min` mechanics steps), then the phenotype when due (every
-//! `dt_phenotype_min`), then moves the cells. The defaults (diffusion 1, mechanics 0.1,
-//! phenotype 6 min) are PhysiCell's, except the oxygen update (PhysiCell: LOD steps of
-//! 0.01 min): oxygen relaxes in ~0.1 min (1/uptake) while cells change over hours, so one
-//! quasi-steady ADI cycle per minute tracks the field without LOD's splitting
-//! error (measured in `tests/agents_oxygen.rs`: 6 % of the far field at 0.01 min in a
-//! strongly consuming sphere) at a fraction of the cost. The
-//! mechanics step is bounded
-//! by the stiffness of the repulsion: the derivative of `c_rep (1 - d/R)^2` is at most
-//! `2 c_rep / R` ~ 1.2 /min for R = 16.8 um, times ~a dozen neighbours in a compressed
-//! tissue, so forward Euler needs `dt` well below 2 / (a few /min); 0.1 min keeps a margin
-//! of about ten.
+//! `dt_phenotype_min`), then moves the cells. Defaults: oxygen every 1 min, mechanics
+//! 0.5 min, phenotype 6 min (PhysiCell: 0.01, 0.1, 6). Oxygen relaxes in ~0.1 min
+//! (1/uptake) while cells change over hours, so one quasi-steady ADI cycle per minute
+//! tracks the field without the splitting error of LOD time stepping (measured in
+//! `tests/agents_oxygen.rs`: 6 % of the far field at 0.01 min in a strongly consuming
+//! sphere) at a small fraction of its cost. The mechanics step is bounded by forward
+//! Euler's stability on the stiffest pairs (newborn daughters: `dt < 0.9 min`); 0.5 min
+//! gives the same spheroid as 0.1 min (see [`AgentParams::dt_mechanics_min`]) at a fifth
+//! of the cost.
 //!
 //! # Determinism
 //!
