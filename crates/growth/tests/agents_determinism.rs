@@ -66,6 +66,14 @@ fn one_and_three_threads_give_identical_state() {
         .states
         .iter()
         .any(|s| *s != pedisim_growth::agents::CellState::Live));
+    let o = &s1.oxygen;
+    assert_eq!(o.values_mmhg.len(), o.dims[0] * o.dims[1]);
+    assert_eq!(o.dims, [20, 20]);
+    assert!((o.spacing_um - 15.0).abs() < 1e-12 && (o.origin_um[2] - 157.5).abs() < 1e-9);
+    assert!(o
+        .values_mmhg
+        .iter()
+        .all(|&p| (0.0..=38.0 + 1e-9).contains(&p)));
     assert_eq!(s1.ids, s3.ids);
     assert_eq!(s1.states, s3.states);
     assert_eq!(s1.doomed, s3.doomed);

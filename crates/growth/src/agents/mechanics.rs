@@ -63,7 +63,9 @@ impl CellLists {
         let r_max = radius.iter().fold(0.0f64, |a, &b| a.max(b));
         let cutoff = m.relative_adhesion_distance * 2.0 * r_max;
         let l = m.domain_edge_um;
-        let nb = ((l / cutoff).floor() as usize).clamp(1, 1024);
+        // At most 200^3 bins (32 MB of bin starts): in a box far larger than the cells'
+        // interaction range bins only grow, which costs speed, never correctness.
+        let nb = ((l / cutoff).floor() as usize).clamp(1, 200);
         let inv_bin = nb as f64 / l;
         let nbins = nb * nb * nb;
 
