@@ -19,6 +19,7 @@ pub mod campaign_spec;
 pub mod checkpoint;
 pub mod comm;
 pub mod config;
+pub mod growth;
 pub mod organ_dose;
 pub mod phantom_formats;
 pub mod phantoms;

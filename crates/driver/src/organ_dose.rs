@@ -589,6 +589,7 @@ pub fn write(
         root_attrs: &root,
         groups,
         matrices: vec![],
+        volumes: Vec::new(),
     };
     if let Some(dir) = h5_path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)

@@ -102,7 +102,7 @@ pub fn plan_from_file(path: &Path, ov: &Overrides) -> Result<Plan, DriverError> 
 }
 
 /// Resolves a path from the config relative to the config file's directory.
-fn resolve(config_path: &Path, p: &Path) -> PathBuf {
+pub(crate) fn resolve(config_path: &Path, p: &Path) -> PathBuf {
     if p.is_absolute() {
         p.to_path_buf()
     } else {
@@ -153,7 +153,7 @@ pub fn plan(config: RunConfig, config_path: &Path) -> Result<Plan, DriverError> 
             .map_err(|e| cfg_err(f, format!("[materials.{name}]: {e}")))?;
     }
 
-    let phantom = build_phantom(&config, f, &mut db)?;
+    let phantom = build_phantom(&config.phantom, f, &mut db)?;
     let materials = phantom
         .materials
         .iter()
@@ -303,14 +303,14 @@ fn need<T: Clone>(
     })
 }
 
-/// Builds the phantom of the config; the `icrp110` and `ct` kinds add their materials to
-/// `db`.
-fn build_phantom(
-    config: &RunConfig,
+/// Builds the phantom of a `[phantom]` section of the configuration file `f`; the
+/// `icrp110` and `ct` kinds add their materials to `db`. Shared by dose runs and growth
+/// runs.
+pub(crate) fn build_phantom(
+    p: &crate::config::PhantomSection,
     f: &Path,
     db: &mut MaterialDb,
 ) -> Result<Phantom, DriverError> {
-    let p = &config.phantom;
     let present = [
         ("material", p.material.is_some()),
         ("background", p.background.is_some()),

@@ -169,7 +169,7 @@ fn is_air_or_vacuum(name: &str, material: &str) -> bool {
     })
 }
 
-fn read_dims(file: &Path) -> Result<[usize; 3], DriverError> {
+pub(crate) fn read_dims(file: &Path) -> Result<[usize; 3], DriverError> {
     let v = h5::read_attr_f64_array(file, "/", "dims_xyz")?;
     if v.len() != 3
         || v.iter()
@@ -185,7 +185,7 @@ fn read_dims(file: &Path) -> Result<[usize; 3], DriverError> {
     Ok([v[0] as usize, v[1] as usize, v[2] as usize])
 }
 
-fn read_vec3(file: &Path, name: &str) -> Result<[f64; 3], DriverError> {
+pub(crate) fn read_vec3(file: &Path, name: &str) -> Result<[f64; 3], DriverError> {
     let v = h5::read_attr_f64_array(file, "/", name)?;
     if v.len() != 3 || v.iter().any(|x| !x.is_finite()) {
         return Err(bad(

@@ -488,6 +488,7 @@ pub fn write_hdf5(
                               where nothing was deposited",
             },
         ],
+        volumes: Vec::new(),
     };
     h5::write_table_file(path, &file)?;
     Ok(())

@@ -264,6 +264,7 @@ fn bad_files_are_errors_naming_the_file_and_object() {
         root_attrs: &[],
         groups: Vec::new(),
         matrices: Vec::new(),
+        volumes: Vec::new(),
     };
     h5::write_table_file(&f, &t).unwrap();
     let e = report(&f, &dir.0.join("out"), None)
@@ -286,6 +287,7 @@ fn bad_files_are_errors_naming_the_file_and_object() {
         root_attrs: &root,
         groups: Vec::new(),
         matrices: Vec::new(),
+        volumes: Vec::new(),
     };
     h5::write_table_file(&f, &t).unwrap();
     let e = report(&f, &dir.0.join("out"), None)

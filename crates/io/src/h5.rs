@@ -1508,9 +1508,50 @@ pub struct Matrix<'a> {
     pub description: &'a str,
 }
 
+/// The values of a [`Volume`].
+#[derive(Clone, Debug)]
+pub enum VolumeValues<'a> {
+    /// Single-precision reals (fields stored for inspection, e.g. growth snapshots).
+    F32(&'a [f32]),
+    /// Double-precision reals.
+    F64(&'a [f64]),
+    /// Labels.
+    U32(&'a [u32]),
+}
+
+impl VolumeValues<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Self::F32(v) => v.len(),
+            Self::F64(v) => v.len(),
+            Self::U32(v) => v.len(),
+        }
+    }
+}
+
+/// A chunked, compressed (shuffle + gzip) dataset of 3 or 4 dimensions, C order: a voxel
+/// field `[nz, ny, nx]`, or a series of them `[n, nz, ny, nx]` (one chunk never spans two
+/// members of the series).
+#[derive(Clone, Debug)]
+pub struct Volume<'a> {
+    /// Group holding the dataset: `""` for the root, else the name of one of the file's
+    /// [`TableGroup`]s (which may have no columns), which gives the group its description.
+    pub group: &'a str,
+    /// Dataset name.
+    pub name: &'a str,
+    /// Shape, slowest axis first.
+    pub shape: Vec<usize>,
+    /// Values in C order.
+    pub values: VolumeValues<'a>,
+    /// Units.
+    pub units: &'a str,
+    /// What the dataset holds (and what its axes are).
+    pub description: &'a str,
+}
+
 /// A file of tables: root attributes (`format_name`, a format-version attribute, the
-/// caller's), groups of columns and 2-D datasets. Used for S matrices and organ-dose
-/// results (layouts in `docs/formats.md`).
+/// caller's), groups of columns, 2-D datasets and voxel volumes. Used for S matrices,
+/// organ-dose results and growth results (layouts in `docs/formats.md`).
 #[derive(Clone, Debug)]
 pub struct TableFile<'a> {
     /// Value of the root attribute `format_name`.
@@ -1523,6 +1564,8 @@ pub struct TableFile<'a> {
     pub groups: Vec<TableGroup<'a>>,
     /// 2-D datasets at the root.
     pub matrices: Vec<Matrix<'a>>,
+    /// Voxel volumes (3-D or 4-D).
+    pub volumes: Vec<Volume<'a>>,
 }
 
 /// Writes a [`TableFile`] atomically (temporary file in the same directory, renamed into
@@ -1555,6 +1598,30 @@ pub fn write_table_file(path: &Path, t: &TableFile) -> Result<(), IoError> {
                     m.values.len(),
                     m.shape[0],
                     m.shape[1]
+                ),
+            ));
+        }
+    }
+    for v in &t.volumes {
+        if !v.group.is_empty() && !t.groups.iter().any(|g| g.name == v.group) {
+            return Err(IoError::invalid(
+                path,
+                format!(
+                    "volume `{}` is in group `{}`, which is not one of the file's table groups",
+                    v.name, v.group
+                ),
+            ));
+        }
+        let n: usize = v.shape.iter().product();
+        if !(3..=4).contains(&v.shape.len()) || n != v.values.len() {
+            return Err(IoError::invalid(
+                path,
+                format!(
+                    "`{}/{}` has {} values and shape {:?}: expected 3 or 4 dimensions whose product is the number of values",
+                    v.group,
+                    v.name,
+                    v.values.len(),
+                    v.shape
                 ),
             ));
         }
@@ -1629,8 +1696,55 @@ fn write_table_file_to(tmp: &Path, path: &Path, t: &TableFile) -> Result<(), IoE
         write_str_attr(path, &ds, &object, "units", m.units)?;
         write_str_attr(path, &ds, &object, "description", m.description)?;
     }
+    for v in &t.volumes {
+        let group = file
+            .group(if v.group.is_empty() { "/" } else { v.group })
+            .map_err(h5err(path, v.group, "opening the group"))?;
+        match &v.values {
+            VolumeValues::F32(x) => write_nd(path, &group, v, x)?,
+            VolumeValues::F64(x) => write_nd(path, &group, v, x)?,
+            VolumeValues::U32(x) => write_nd(path, &group, v, x)?,
+        }
+    }
     file.close()
         .map_err(h5err(path, "/", "closing the temporary file"))
+}
+
+/// Writes one [`Volume`] (3-D or 4-D), chunked like the dose volumes (a 4-D series per
+/// member) and compressed.
+fn write_nd<T: H5Type>(
+    path: &Path,
+    group: &Group,
+    v: &Volume,
+    values: &[T],
+) -> Result<(), IoError> {
+    let object = format!("{}/{}", v.group, v.name);
+    let view = ndarray::ArrayViewD::from_shape(ndarray::IxDyn(&v.shape), values).map_err(|e| {
+        IoError::invalid(
+            path,
+            format!("`{object}`: internal shape error {:?}: {e}", v.shape),
+        )
+    })?;
+    let d = v.shape.len();
+    let inner = chunk_shape(
+        [v.shape[d - 3], v.shape[d - 2], v.shape[d - 1]],
+        std::mem::size_of::<T>(),
+    );
+    let chunk: Vec<usize> = if d == 4 {
+        vec![1, inner[0], inner[1], inner[2]]
+    } else {
+        inner.to_vec()
+    };
+    let ds = group
+        .new_dataset_builder()
+        .with_data(view)
+        .chunk(chunk)
+        .shuffle()
+        .deflate(GZIP_LEVEL)
+        .create(v.name)
+        .map_err(h5err(path, &object, "creating the dataset"))?;
+    write_str_attr(path, &ds, &object, "units", v.units)?;
+    write_str_attr(path, &ds, &object, "description", v.description)
 }
 
 /// Reads a 2-D real dataset: (values row major, `[rows, cols]`).

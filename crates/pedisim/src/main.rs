@@ -51,6 +51,29 @@ enum Command {
         #[arg(short, long)]
         quiet: bool,
     },
+    /// Simulate tumour growth (and its response to treatment) on a phantom's grid.
+    ///
+    /// The configuration's model, phantom, continuum, treatment and output sections are
+    /// documented in docs/config.md ("Tumour growth"); the result's layout in
+    /// docs/formats.md. A treatment takes dose maps written by `pedisim run` on the same
+    /// phantom. The result is written to a temporary file and renamed into place when
+    /// complete.
+    Grow {
+        /// The growth configuration (TOML).
+        config: PathBuf,
+        /// HDF5 output file (overrides output.path).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        /// Worker threads; 0 = all cores (overrides run.threads).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Random seed (overrides run.seed).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// No progress output.
+        #[arg(short, long)]
+        quiet: bool,
+    },
     /// Run every dose simulation of a campaign file (docs/campaign.md).
     ///
     /// The campaign expands into runs (Cartesian products of axes, variants, Latin-hypercube
@@ -414,6 +437,67 @@ fn main() -> ExitCode {
 fn real_main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
+        Command::Grow {
+            config,
+            output,
+            threads,
+            seed,
+            quiet,
+        } => {
+            use pedisim_driver::growth::{growth_plan_from_file, run_growth, GrowthOverrides};
+            let ov = GrowthOverrides {
+                threads,
+                seed,
+                output,
+            };
+            let plan = growth_plan_from_file(&config, &ov)?;
+            let cancel = cancel_on_interrupt(Some(
+                "stopping at the next output time without writing; press Ctrl-C again to exit now",
+            ))?;
+            let end = *plan.output_days.last().unwrap_or(&0.0);
+            if !quiet {
+                eprintln!(
+                    "pedisim {}: tumour growth (continuum) to day {end} on {}x{}x{} voxels of {:?} mm, {} treatment course(s), output {}",
+                    pedisim_core::PEDISIM_VERSION,
+                    plan.grid.dims[0],
+                    plan.grid.dims[1],
+                    plan.grid.dims[2],
+                    plan.grid.voxel_mm,
+                    plan.courses.len(),
+                    plan.output.display()
+                );
+            }
+            // Progress in hundredths of a simulated day.
+            let total = (end * 100.0).round().max(1.0) as u64;
+            let outcome = with_progress(quiet, total, "day/100", |progress| {
+                run_growth(
+                    &plan,
+                    &mut |t, _| progress((t * 100.0).round() as u64, total),
+                    &cancel,
+                )
+            });
+            let outcome = match outcome {
+                Err(e) if e.is_cancelled() => {
+                    eprintln!("pedisim: interrupted; nothing written");
+                    std::process::exit(75);
+                }
+                r => r?,
+            };
+            if !quiet {
+                let last = outcome.trajectory.last();
+                eprintln!(
+                    "pedisim: day {end}: {:.4e} cells, detectable volume {:.1} mm3 (radius {:.2} mm); {:.2} s on {} threads ({:.3e} voxel-updates/s); wrote {}",
+                    last.map_or(0.0, |r| r.total_cells),
+                    last.map_or(0.0, |r| r.detectable_volume_mm3),
+                    last.map_or(0.0, |r| r.equivalent_radius_mm),
+                    outcome.wall_seconds,
+                    outcome.threads,
+                    outcome.voxel_updates_per_second,
+                    outcome.output.display()
+                );
+            }
+            Ok(())
+        }
         Command::Run {
             config,
             output,
