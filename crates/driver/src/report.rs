@@ -15,6 +15,19 @@
 //!   the writer does. With no such organ (e.g. a phantom of air and label 0 only), no DVH
 //!   figure is written.
 //!
+//! A growth result (docs/formats.md section 11, `format_name = "pedisim-growth"`) gets
+//! instead ([`growth_report`]):
+//!
+//! - [`GROWTH_CELLS_PNG`] (`growth_cells.png`): the number of tumour cells against time
+//!   on a logarithmic axis, with grey lines at the external-beam fractions and the
+//!   radiopharmaceutical's administration;
+//! - [`GROWTH_RADIUS_PNG`] (`growth_radius.png`): the equivalent radius of the detectable
+//!   tumour against time, with the same markers;
+//! - `growth_snapshot_dayT.png` for every snapshot time T with cells: the three
+//!   orthogonal slices of the cell density through the voxel of largest initial density,
+//!   over the tissues the tumour may invade (grey: the diffusion coefficient), with
+//!   contours at the detection threshold and at 80 % of the largest density.
+//!
 //! Each PNG is written to a temporary file in the output directory and renamed into
 //! place, so a reader never sees a partial figure.
 
@@ -30,6 +43,12 @@ pub const SLICES_PNG: &str = "dose_slices.png";
 
 /// File name of the dose-volume histogram figure in the output directory.
 pub const DVH_PNG: &str = "dvh.png";
+
+/// File name of the figure of the tumour cell number against time (growth results).
+pub const GROWTH_CELLS_PNG: &str = "growth_cells.png";
+
+/// File name of the figure of the tumour's equivalent radius against time (growth results).
+pub const GROWTH_RADIUS_PNG: &str = "growth_radius.png";
 
 /// Dose levels per organ of the DVH curves computed when a file has no `/dvh` group (as
 /// [`crate::DVH_POINTS`]).
@@ -59,6 +78,12 @@ pub fn report(
     slice_at: Option<[usize; 3]>,
 ) -> Result<Vec<PathBuf>, DriverError> {
     let file = result_h5;
+    match h5::read_attr_string(file, "/", "format_name") {
+        Ok(name) if name == crate::growth::GROWTH_FORMAT_NAME => {
+            return growth_report(file, out_dir)
+        }
+        _ => {}
+    }
     let version = h5::read_attr_string(file, "/", "format_version")?;
     if version.split('.').next() != Some("1") {
         return Err(bad(
@@ -298,6 +323,152 @@ fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> Result<(), DriverError> {
         let _ = std::fs::remove_file(&tmp);
         bad(path, format!("cannot write the figure: {e}"))
     })
+}
+
+/// Writes the figures of a growth result (module documentation) into `out_dir` and
+/// returns their paths: the cell-number and radius curves, then one slice figure per
+/// snapshot with cells.
+///
+/// # Errors
+/// A missing dataset or attribute (naming the file and the object), a layout whose major
+/// version is not 1, datasets whose shapes disagree with `dims_xyz`, or a directory or
+/// file that cannot be written.
+pub fn growth_report(file: &Path, out_dir: &Path) -> Result<Vec<PathBuf>, DriverError> {
+    let version = h5::read_attr_string(file, "/", "growth_format_version")?;
+    if version.split('.').next() != Some("1") {
+        return Err(bad(
+            file,
+            format!("root attribute growth_format_version is \"{version}\"; this pedisim reads growth files of layout 1.x"),
+        ));
+    }
+    let dims = read_dims(file)?;
+    let voxel_mm = read_vec3(file, "voxel_size_mm")?;
+    let origin_mm = read_vec3(file, "origin_mm")?;
+    let axis_sign = read_vec3(file, "axis_sign")?;
+    let name_of = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| file.display().to_string());
+    let (t, _) = h5::read_f64_dataset(file, "/trajectory/time_day")?;
+    let (cells, _) = h5::read_f64_dataset(file, "/trajectory/total_cells")?;
+    let (radius, _) = h5::read_f64_dataset(file, "/trajectory/equivalent_radius_mm")?;
+    let mut markers =
+        h5::read_attr_f64_array(file, "/", "external_fraction_times_day").unwrap_or_default();
+    if let Ok(s) = h5::read_attr_f64(file, "/", "radiopharmaceutical_start_day") {
+        markers.push(s);
+    }
+    std::fs::create_dir_all(out_dir)
+        .map_err(|e| bad(out_dir, format!("cannot create the output directory: {e}")))?;
+    let mut written = Vec::new();
+    let figures = [
+        (
+            GROWTH_CELLS_PNG,
+            "tumour cells",
+            cells,
+            "number of tumour cells",
+            true,
+        ),
+        (
+            GROWTH_RADIUS_PNG,
+            "equivalent radius",
+            radius,
+            "equivalent radius of the detectable tumour [mm]",
+            false,
+        ),
+    ];
+    for (png_name, series_name, y, y_title, log_y) in figures {
+        if log_y && !y.iter().any(|v| *v > 0.0) {
+            continue;
+        }
+        let series = pedisim_report::Series {
+            name: series_name.into(),
+            x: t.clone(),
+            y,
+        };
+        let opts = pedisim_report::SeriesOptions {
+            title: format!("Tumour growth: {name_of}"),
+            y_title: y_title.into(),
+            log_y,
+            markers_x: markers.clone(),
+            ..Default::default()
+        };
+        let fig =
+            pedisim_report::series_plot(&[series], &opts).map_err(|e| bad(file, e.to_string()))?;
+        let path = out_dir.join(png_name);
+        write_bytes_atomic(
+            &path,
+            &fig.encode_png().map_err(|e| bad(file, e.to_string()))?,
+        )?;
+        written.push(path);
+    }
+    // Snapshot slices through the voxel of largest initial density.
+    let n = dims[0] * dims[1] * dims[2];
+    let (snap_t, _) = h5::read_f64_dataset(file, "/snapshots/time_day")?;
+    let (density, shape) = h5::read_f64_dataset(file, "/snapshots/density_cells_per_mm3")?;
+    check_shape(
+        file,
+        "/snapshots/density_cells_per_mm3",
+        &shape,
+        &[snap_t.len(), dims[2], dims[1], dims[0]],
+    )?;
+    let (diffusion, s) = h5::read_f64_dataset(file, "/grid/diffusion_mm2_per_day")?;
+    check_shape(
+        file,
+        "/grid/diffusion_mm2_per_day",
+        &s,
+        &[dims[2], dims[1], dims[0]],
+    )?;
+    let threshold = h5::read_attr_f64(file, "/", "detection_threshold_cells_per_mm3")?;
+    let at = density.get(..n).and_then(|first| {
+        first
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(b.1))
+            .map(|(i, _)| {
+                [
+                    i % dims[0],
+                    (i / dims[0]) % dims[1],
+                    i / (dims[0] * dims[1]),
+                ]
+            })
+    });
+    for (k, day) in snap_t.iter().enumerate() {
+        let field = &density[k * n..(k + 1) * n];
+        let max = field.iter().copied().fold(0.0, f64::max);
+        if max <= 0.0 {
+            continue;
+        }
+        let volume = DoseVolume {
+            dims_xyz: dims,
+            voxel_size_mm: voxel_mm,
+            origin_mm,
+            axis_sign,
+            dose: field,
+            density_g_cm3: &diffusion,
+        };
+        let mut levels = vec![80.0];
+        let thr_pct = 100.0 * threshold / max;
+        if thr_pct > 0.0 && thr_pct < 100.0 {
+            levels.insert(0, thr_pct);
+        }
+        let opts = SliceOptions {
+            at_voxel: at,
+            title: format!("Tumour cell density, day {day}: {name_of}"),
+            dose_unit: "cells/mm3".into(),
+            isodose_percent: levels,
+            quantity: "cell density".into(),
+            background: ("diffusion coefficient".into(), "mm²/day".into()),
+            ..Default::default()
+        };
+        let fig = dose_slices(&volume, &opts).map_err(|e| bad(file, e.to_string()))?;
+        let path = out_dir.join(format!("growth_snapshot_day{day}.png"));
+        write_bytes_atomic(
+            &path,
+            &fig.encode_png().map_err(|e| bad(file, e.to_string()))?,
+        )?;
+        written.push(path);
+    }
+    Ok(written)
 }
 
 #[cfg(test)]

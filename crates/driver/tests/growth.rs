@@ -121,6 +121,25 @@ fn growth_run_writes_its_trajectory_snapshots_and_provenance() {
     let csv = std::fs::read_to_string(dir.path().join("growth.csv")).unwrap();
     assert_eq!(csv.lines().count(), 6);
     assert!(csv.starts_with("time_day,total_cells,"));
+    // pedisim report recognises a growth result: curves and one figure per snapshot.
+    let figs = pedisim_driver::report::report(&file, &dir.path().join("fig"), None).unwrap();
+    let names: Vec<String> = figs
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "growth_cells.png",
+            "growth_radius.png",
+            "growth_snapshot_day0.png",
+            "growth_snapshot_day25.png",
+            "growth_snapshot_day40.png"
+        ]
+    );
+    for p in &figs {
+        assert!(std::fs::read(p).unwrap().starts_with(b"\x89PNG"));
+    }
 }
 
 #[test]

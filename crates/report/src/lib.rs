@@ -2,11 +2,12 @@
 //!
 //! Figures of a dose result drawn straight to PNG, with no system libraries: a small
 //! RGB [`canvas`] (anti-aliased lines and text from an embedded DejaVu Sans font, images
-//! blitted with nearest-neighbour scaling, PNG encoding), and two figures:
+//! blitted with nearest-neighbour scaling, PNG encoding), and three figures:
 //!
 //! - [`dose_slices`]: three orthogonal slices (axial, coronal, sagittal) of a dose map
 //!   over the phantom's density, with a viridis colour bar and isodose lines;
-//! - [`dvh_plot`]: cumulative dose-volume histograms of several organs.
+//! - [`dvh_plot`]: cumulative dose-volume histograms of several organs;
+//! - [`series_plot`]: curves against time (tumour-growth trajectories), linear or log.
 //!
 //! The crate knows nothing of HDF5 or of files: callers hand it arrays and get a
 //! [`Canvas`], which [`Canvas::encode_png`] turns into PNG bytes. `pedisim-driver`'s
@@ -29,11 +30,13 @@ pub mod canvas;
 pub mod colormap;
 pub mod contour;
 pub mod dvh;
+pub mod series;
 pub mod slices;
 pub mod ticks;
 
 pub use canvas::{Canvas, Rgb};
 pub use dvh::{dvh_plot, DvhCurve, DvhOptions};
+pub use series::{series_plot, Series, SeriesOptions};
 pub use slices::{dose_slices, max_dose_voxel, DoseVolume, SliceOptions};
 
 /// Errors of figure drawing, each saying what was wrong with the input.

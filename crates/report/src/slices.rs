@@ -65,6 +65,12 @@ pub struct SliceOptions {
     pub panels_width_px: u32,
     /// Height of the tallest panel at most \[px\]. Default 520.
     pub panel_height_px: u32,
+    /// Name of the mapped quantity in the captions. Default "dose" (its contours are then
+    /// called isodose lines).
+    pub quantity: String,
+    /// Name and unit of the grey background field in the caption. Default "density",
+    /// "g/cm³".
+    pub background: (String, String),
 }
 
 impl Default for SliceOptions {
@@ -77,6 +83,8 @@ impl Default for SliceOptions {
             isodose_percent: vec![10.0, 30.0, 50.0, 70.0, 90.0],
             panels_width_px: 1400,
             panel_height_px: 520,
+            quantity: "dose".into(),
+            background: ("density".into(), "g/cm³".into()),
         }
     }
 }
@@ -311,13 +319,14 @@ pub fn dose_slices(vol: &DoseVolume, opts: &SliceOptions) -> Result<Canvas, Repo
         world(2, at[2] as f64),
     ];
     let subtitle = format!(
-        "slices through voxel ({}, {}, {}) at ({:.1}, {:.1}, {:.1}) mm; maximum dose {} {}",
+        "slices through voxel ({}, {}, {}) at ({:.1}, {:.1}, {:.1}) mm; maximum {} {} {}",
         at[0],
         at[1],
         at[2],
         centre[0],
         centre[1],
         centre[2],
+        opts.quantity,
         format_significant(d_max, 3),
         opts.dose_unit
     );
@@ -528,7 +537,7 @@ pub fn dose_slices(vol: &DoseVolume, opts: &SliceOptions) -> Result<Canvas, Repo
             c.text(
                 (bx - 6) as f32,
                 y,
-                &format!("{p} %"),
+                &format!("{} %", format_significant(*p, 3)),
                 11.0,
                 BLACK,
                 HAlign::Right,
@@ -540,13 +549,21 @@ pub fn dose_slices(vol: &DoseVolume, opts: &SliceOptions) -> Result<Canvas, Repo
     let levels: Vec<String> = opts
         .isodose_percent
         .iter()
-        .map(|p| format!("{p}"))
+        .map(|p| format_significant(*p, 3))
         .collect();
+    let q = &opts.quantity;
+    let contours = if q == "dose" {
+        "isodose"
+    } else {
+        "contours at"
+    };
     let legend = format!(
-        "white lines: isodose {} % of the maximum dose; colour where dose ≥ {} % of the maximum; grey: density 0 to {} g/cm³",
+        "white lines: {contours} {} % of the maximum {q}; colour where {q} ≥ {} % of the maximum; grey: {} 0 to {} {}",
         levels.join(", "),
         format_significant(opts.threshold_fraction * 100.0, 2),
-        format_significant(rho_max, 3)
+        opts.background.0,
+        format_significant(rho_max, 3),
+        opts.background.1
     );
     c.text(
         left as f32,
