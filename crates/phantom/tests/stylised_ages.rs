@@ -2,9 +2,15 @@
 //! ICRP 89 reference masses (every mass group and the total body mass within 3 %), the
 //! region vocabulary, and the errors for out-of-range ages and implausible measures.
 //!
+//! One group cannot be within 3 % at 2 mm: the newborn's breasts, 0.08 g, are 9.6 voxels of
+//! 8.32 mg (2 mm at 1.04 g/cm3); 9 voxels are 6.4 % light, 10 voxels 4.0 % heavy. For a
+//! group where no whole number of voxels lies within 3 % of the reference, the check asks
+//! for the nearest whole number instead (and says so in its output).
+//!
+//! Every run checks the newborn girl, the 5-year-old girl and the 15-year-old boy;
 //! `cargo test -p pedisim-phantom --test stylised_ages -- --ignored --nocapture` runs the
-//! full sweep (newborn, 1, 5, 10, 15 y and adult, both sexes) and prints the table of
-//! `docs/phantoms.md`.
+//! full sweep (newborn, 1, 5, 10, 15 y and adult, both sexes; two bodies at a time) and
+//! prints the tables of `docs/phantoms.md` and the largest deviation per body.
 
 use pedisim_phantom::stylised::{
     self, mass_report, paediatric_body_fit, regions_by_reference, voxelise, BodySpec, Sex,
@@ -22,88 +28,195 @@ fn nominal_density(material: &str) -> Option<f64> {
         .as_float()
 }
 
-/// One row of the comparison: (references, target kg, fit kg, voxel kg at 2 mm).
-type Row = (String, f64, f64, f64);
+/// Voxel edge of the check \[mm\].
+const VOXEL_MM: f64 = 2.0;
 
-/// Builds the body, voxelises it at 2 mm and returns the rows plus the total body mass
-/// (target, voxelised), in kg.
-fn body_at_2mm(age_y: f64, sex: Sex) -> (Vec<Row>, f64, f64) {
+/// Tolerance of the check: every mass group and the total body mass within 3 %.
+const TOLERANCE: f64 = 0.03;
+
+/// One mass group of a body at 2 mm.
+struct Row {
+    /// Reference names joined by " + ".
+    name: String,
+    /// Reference mass \[kg\].
+    target_kg: f64,
+    /// Mass of the fitted body \[kg\] (line integration).
+    fitted_kg: f64,
+    /// Mass from the partial volumes at 2 mm \[kg\].
+    partial_kg: f64,
+    /// Mass of the labelled voxels at 2 mm \[kg\].
+    voxel_kg: f64,
+    /// Mass of one voxel of the group \[kg\] where all its regions have one density.
+    quantum_kg: Option<f64>,
+}
+
+/// A body voxelised at 2 mm against its reference masses.
+struct Checked {
+    age_y: f64,
+    sex: Sex,
+    rows: Vec<Row>,
+    /// Reference total body mass \[kg\].
+    body_target_kg: f64,
+    /// Voxelised total body mass \[kg\].
+    body_voxel_kg: f64,
+}
+
+/// Builds the body, voxelises it at 2 mm and compares its mass groups.
+fn body_at_2mm(age_y: f64, sex: Sex) -> Checked {
     let (body, fit) = paediatric_body_fit(&BodySpec::reference(age_y, sex)).expect("fit");
-    let v = voxelise(&body, &VoxeliseOptions::cubic(2.0), nominal_density).expect("voxelise");
+    let v = voxelise(&body, &VoxeliseOptions::cubic(VOXEL_MM), nominal_density).expect("voxelise");
     let report = mass_report(&v, &body);
-    let voxel_kg = |labels: &[u32]| -> f64 {
-        report
-            .iter()
-            .filter(|m| labels.contains(&m.label))
-            .map(|m| m.voxel_mass_kg)
-            .sum()
-    };
+    let report = &report;
+    fn of<'a>(
+        report: &'a [stylised::RegionMass],
+        labels: &'a [u32],
+    ) -> impl Iterator<Item = &'a stylised::RegionMass> {
+        report.iter().filter(move |m| labels.contains(&m.label))
+    }
+    let voxel_cm3 = VOXEL_MM.powi(3) * 1e-3;
     let rows = fit
         .groups
         .iter()
         .map(|g| {
-            (
-                g.references.join(" + "),
-                g.target_kg,
-                g.fitted_kg,
-                voxel_kg(&g.labels),
-            )
+            let rho: Vec<f64> = of(report, &g.labels).map(|m| m.density_g_cm3).collect();
+            let one_density = rho.iter().all(|&r| r == rho[0]);
+            Row {
+                name: g.references.join(" + "),
+                target_kg: g.target_kg,
+                fitted_kg: g.fitted_kg,
+                partial_kg: of(report, &g.labels)
+                    .map(|m| m.partial_volume_mass_kg)
+                    .sum(),
+                voxel_kg: of(report, &g.labels).map(|m| m.voxel_mass_kg).sum(),
+                quantum_kg: one_density.then(|| voxel_cm3 * rho[0] * 1e-3),
+            }
         })
         .collect();
-    let total: f64 = report
+    let body_voxel_kg = report
         .iter()
         .filter(|m| m.label != 0)
         .map(|m| m.voxel_mass_kg)
         .sum();
-    (rows, fit.body_mass_target_kg, total)
+    Checked {
+        age_y,
+        sex,
+        rows,
+        body_target_kg: fit.body_mass_target_kg,
+        body_voxel_kg,
+    }
 }
 
-/// Prints the comparison and returns the groups (and total) more than 3 % off.
-fn deviations(age_y: f64, sex: Sex) -> Vec<String> {
-    let (rows, target, total) = body_at_2mm(age_y, sex);
-    println!("\n### {sex}, {age_y} y (2 mm voxels)\n");
-    println!(
-        "| reference regions | reference (g) | fitted (g) | voxels (g) | voxels vs reference |"
-    );
-    println!("|---|---:|---:|---:|---:|");
-    let mut bad = Vec::new();
-    for (name, t, f, v) in &rows {
-        let d = v / t - 1.0;
+/// Whether a whole number of voxels of `quantum_kg` lies within [`TOLERANCE`] of
+/// `target_kg`.
+fn representable(target_kg: f64, quantum_kg: f64) -> bool {
+    let n = target_kg / quantum_kg;
+    [n.floor(), n.ceil()]
+        .iter()
+        .any(|&c| c > 0.0 && (c * quantum_kg / target_kg - 1.0).abs() <= TOLERANCE)
+}
+
+impl Checked {
+    /// Prints the comparison and returns the groups (and total) that fail: more than 3 %
+    /// off, or, for a group so small that no whole number of 2 mm voxels lies within 3 % of
+    /// its reference mass, not at the nearest whole number of voxels.
+    fn failures(&self) -> Vec<String> {
+        let (age_y, sex) = (self.age_y, self.sex);
+        println!("\n### {sex}, {age_y} y (2 mm voxels)\n");
         println!(
-            "| {name} | {:.2} | {:.2} | {:.2} | {:+.2} % |",
-            t * 1e3,
-            f * 1e3,
-            v * 1e3,
+            "| reference regions | reference (g) | fitted (g) | partial volumes (g) | voxels \
+             (g) | voxels vs reference |"
+        );
+        println!("|---|---:|---:|---:|---:|---:|");
+        let mut bad = Vec::new();
+        for r in &self.rows {
+            let d = r.voxel_kg / r.target_kg - 1.0;
+            println!(
+                "| {} | {:.2} | {:.2} | {:.2} | {:.2} | {:+.2} % |",
+                r.name,
+                r.target_kg * 1e3,
+                r.fitted_kg * 1e3,
+                r.partial_kg * 1e3,
+                r.voxel_kg * 1e3,
+                100.0 * d
+            );
+            match r.quantum_kg {
+                Some(q) if !representable(r.target_kg, q) => {
+                    let want = (r.target_kg / q).round();
+                    let got = (r.voxel_kg / q).round();
+                    println!(
+                        "  ({}: no whole number of 2 mm voxels of {:.2} mg is within 3 % of \
+                         {:.3} g; checked at the nearest, {want} voxels = {:.4} g)",
+                        r.name,
+                        q * 1e6,
+                        r.target_kg * 1e3,
+                        want * q * 1e3
+                    );
+                    if got != want {
+                        bad.push(format!(
+                            "{}: {got} voxels, the nearest to {:.3} g is {want}",
+                            r.name,
+                            r.target_kg * 1e3
+                        ));
+                    }
+                }
+                _ => {
+                    if d.abs() > TOLERANCE {
+                        bad.push(format!(
+                            "{}: {:.3} g vs {:.3} g ({:+.2} %)",
+                            r.name,
+                            r.voxel_kg * 1e3,
+                            r.target_kg * 1e3,
+                            100.0 * d
+                        ));
+                    }
+                }
+            }
+        }
+        let d = self.body_voxel_kg / self.body_target_kg - 1.0;
+        println!(
+            "| **total body** | {:.1} | | | {:.1} | {:+.2} % |",
+            self.body_target_kg * 1e3,
+            self.body_voxel_kg * 1e3,
             100.0 * d
         );
-        if d.abs() > 0.03 {
+        if d.abs() > TOLERANCE {
             bad.push(format!(
-                "{name}: {:.3} g vs {:.3} g ({:+.2} %)",
-                v * 1e3,
-                t * 1e3,
-                100.0 * d
+                "total body: {:.3} kg vs {:.3} kg",
+                self.body_voxel_kg, self.body_target_kg
             ));
         }
+        bad.iter()
+            .map(|b| format!("{sex} {age_y} y: {b}"))
+            .collect()
     }
-    let d = total / target - 1.0;
-    println!(
-        "| **total body** | {:.1} | | {:.1} | {:+.2} % |",
-        target * 1e3,
-        total * 1e3,
-        100.0 * d
-    );
-    if d.abs() > 0.03 {
-        bad.push(format!("total body: {total:.3} kg vs {target:.3} kg"));
+
+    /// The largest deviation of a group's voxel mass from its reference, as (name, relative).
+    fn largest(&self) -> (String, f64) {
+        self.rows
+            .iter()
+            .map(|r| (r.name.clone(), r.voxel_kg / r.target_kg - 1.0))
+            .fold((String::new(), 0.0), |a, b| {
+                if b.1.abs() > a.1.abs() {
+                    b
+                } else {
+                    a
+                }
+            })
     }
-    bad.iter()
-        .map(|b| format!("{sex} {age_y} y: {b}"))
-        .collect()
 }
 
 /// Asserts every group and the total within 3 % of the reference at 2 mm.
 fn check(age_y: f64, sex: Sex) {
-    let bad = deviations(age_y, sex);
+    let bad = body_at_2mm(age_y, sex).failures();
     assert!(bad.is_empty(), "at 2 mm: {bad:#?}");
+}
+
+/// The newborn: the thinnest layers (skin 0.6 mm, colon walls) and the smallest organs
+/// (0.3 g of ovaries, 0.08 g of breast, the one group no whole number of 2 mm voxels
+/// represents within 3 %).
+#[test]
+fn newborn_girl_masses_at_2mm() {
+    check(0.0, Sex::Female);
 }
 
 #[test]
@@ -116,21 +229,81 @@ fn fifteen_year_old_boy_masses_at_2mm() {
     check(15.0, Sex::Male);
 }
 
-/// Ages 1, 5, 10, 15 y and adult, both sexes, checked; the newborn is printed but not
-/// checked: at 2 mm its thinnest layers (skin about 1 mm, colon walls, a 2 g oesophagus,
-/// 0.08 g of breast) are a few voxels thick and miss 3 % (docs/phantoms.md).
-#[test]
-#[ignore = "full sweep, about 20 s per body: run with --ignored"]
-fn all_ages_and_sexes_masses_at_2mm() {
-    let mut bad = Vec::new();
-    for age in [0.0, 1.0, 5.0, 10.0, 15.0, 30.0] {
-        for sex in [Sex::Female, Sex::Male] {
-            let d = deviations(age, sex);
-            if age > 0.0 {
-                bad.extend(d);
-            }
+/// Prints the tables of `docs/phantoms.md` (reference mass and deviation of the voxel
+/// mass, per sex and age).
+fn print_doc_tables(all: &[Checked]) {
+    for sex in [Sex::Female, Sex::Male] {
+        let bodies: Vec<&Checked> = all.iter().filter(|c| c.sex == sex).collect();
+        println!("\n### {sex}: reference mass (g) and deviation of the 2 mm voxel mass from it\n");
+        println!("| reference regions | newborn | 1 y | 5 y | 10 y | 15 y | adult |");
+        println!("|---|---:|---:|---:|---:|---:|---:|");
+        let cell = |target: f64, got: f64| {
+            let d = 100.0 * (got / target - 1.0);
+            let g = target * 1e3;
+            let g = if g >= 100.0 {
+                format!("{g:.0}")
+            } else {
+                format!("{}", (g * 100.0).round() / 100.0)
+            };
+            format!(
+                "{g} ({d:+.1} %){}",
+                if d.abs() > 100.0 * TOLERANCE {
+                    " **!**"
+                } else {
+                    ""
+                }
+            )
+        };
+        for (i, r) in bodies[0].rows.iter().enumerate() {
+            let cells: Vec<String> = bodies
+                .iter()
+                .map(|c| cell(c.rows[i].target_kg, c.rows[i].voxel_kg))
+                .collect();
+            println!("| {} | {} |", r.name, cells.join(" | "));
         }
+        let cells: Vec<String> = bodies
+            .iter()
+            .map(|c| cell(c.body_target_kg, c.body_voxel_kg))
+            .collect();
+        println!("| total body (g) | {} |", cells.join(" | "));
     }
+    println!("\nLargest deviation per body:");
+    for c in all {
+        let (n, d) = c.largest();
+        println!("- {} {} y: {n} {:+.2} %", c.sex, c.age_y, 100.0 * d);
+    }
+}
+
+/// Newborn, 1, 5, 10, 15 y and adult (30 y), both sexes, two bodies at a time. 4.5 min of CPU
+/// (6.5 min wall on two cores shared with other builds): run with `--ignored`.
+#[test]
+#[ignore = "full sweep of 12 bodies, 4.5 min of CPU (6.5 min on two shared cores): run with --ignored"]
+fn all_ages_and_sexes_masses_at_2mm() {
+    let bodies: Vec<(f64, Sex)> = [0.0, 1.0, 5.0, 10.0, 15.0, 30.0]
+        .iter()
+        .flat_map(|&a| [(a, Sex::Female), (a, Sex::Male)])
+        .collect();
+    let mut all: Vec<(usize, Checked)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..2)
+            .map(|t| {
+                let bodies = &bodies;
+                s.spawn(move || {
+                    (t..bodies.len())
+                        .step_by(2)
+                        .map(|i| (i, body_at_2mm(bodies[i].0, bodies[i].1)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("a body failed"))
+            .collect()
+    });
+    all.sort_by_key(|e| e.0);
+    let all: Vec<Checked> = all.into_iter().map(|e| e.1).collect();
+    let bad: Vec<String> = all.iter().flat_map(|c| c.failures()).collect();
+    print_doc_tables(&all);
     assert!(bad.is_empty(), "at 2 mm: {bad:#?}");
 }
 

@@ -23,8 +23,10 @@
 //!    given anteroposterior thickness and lateral width, and the legs' cross-section is
 //!    solved for the weight.
 //! 3. Organs scale about their own centres by a factor iterated as the cube root of the
-//!    ratio of target to current mass, with precedence resolved by exact line integration
-//!    ([`super::voxelise::resolved_volume_cm3`]), until every mass is within 0.2 %.
+//!    ratio of target to current mass, with precedence resolved by line integration, exact
+//!    along each line, one line per cell of about 2 mm at a stratified place
+//!    ([`super::voxelise::resolved_volume_with_cells`], [`super::voxelise::jitter`]),
+//!    until every mass group is within [`FIT_TOLERANCE`].
 //!    Walls and contents: the outer organ is scaled for the sum of both masses and the
 //!    wall thickness solved for the contents' mass.
 //! 4. Bones keep their places and outer shapes from step 1 and are thinned (cavities

@@ -1,21 +1,24 @@
 //! Voxelisation of a stylised body with sub-voxel sampling, and organ mass reports.
 //!
-//! Each voxel is crossed by `k x k` lines parallel to the x axis (at the centres of a
-//! `k x k` sub-grid in y and z). Along each line the part inside each region is computed
-//! exactly (intersections of the line with the quadric surfaces; tori by bisection), with
-//! precedence resolved (the last region in the body's order owns a point). The voxel's
-//! volume fraction in each region is the mean over its lines of the length inside the
-//! region, so the partial volumes are exact along x and sampled `k x k` in y and z. Labels
-//! follow from the fractions by [`Assignment`]: the majority vote, or (the default of
-//! [`VoxeliseOptions::cubic`]) a mass-conserving assignment that gives each region as many
-//! voxels as its partial volume holds, so that thin layers (skin, cortical bone, walls)
-//! keep their masses at coarse voxels.
+//! Each voxel is crossed by `k x k` lines parallel to the x axis, one in each cell of a
+//! `k x k` sub-grid in y and z (stratified sampling: the line's place in its sub-cell
+//! changes from row to row, see [`jitter`], so that surfaces parallel to the rows of lines
+//! are not sampled at one phase everywhere). Along each line the part inside each region is
+//! computed exactly (intersections of the line with the quadric surfaces; tori by
+//! bisection), with precedence resolved (the last region in the body's order owns a
+//! point). The voxel's volume fraction in each region is the mean over its lines of the
+//! length inside the region, so the partial volumes are exact along x and sampled `k x k`
+//! in y and z. Labels follow from the fractions by [`Assignment`]: the majority vote, or
+//! (the default of [`VoxeliseOptions::cubic`]) a mass-conserving assignment that gives each
+//! region as many voxels as its partial volume holds, so that thin layers (skin, cortical
+//! bone, walls) keep their masses at coarse voxels.
 
 use super::body::StylisedBody;
 use super::geometry::{intersect_intervals, subtract_intervals, Aabb};
 use super::StylisedError;
 use crate::{LabelEntry, Phantom};
 use pedisim_core::GridGeometry;
+use rayon::prelude::*;
 
 /// Label of the voxels outside the body.
 pub const BACKGROUND_LABEL: u32 = 0;
@@ -29,11 +32,15 @@ pub enum Assignment {
     Majority,
     /// Mass conserving: each region gets as many voxels as its partial volume holds
     /// (`round(V / v_voxel)`, rounded per group of regions with the same `reference` list so
-    /// that, e.g., both kidneys together are rounded once); voxels wholly inside one region
-    /// keep it, and the regions, in reverse precedence order (the small organs, walls and
-    /// bones that lie inside others first, outside the body last), take the free voxels with
-    /// their largest fractions. Where a region's candidate voxels are all taken it gets
-    /// fewer, and a voxel no region still needs goes to its largest fraction.
+    /// that, e.g., both kidneys together are rounded once; outside gets the rest of the
+    /// grid); voxels wholly inside one region keep it, and the regions, in reverse
+    /// precedence order (the small organs, walls and bones that lie inside others first,
+    /// outside the body last), take the free voxels with their largest fractions. A mixed
+    /// voxel left over by that pass (its candidates had filled their counts elsewhere) is
+    /// given one of its candidates and voxels move along the cheapest chain of regions
+    /// (each voxel to another region it overlaps, losing the least fraction) to a region
+    /// still short, so that every count is met exactly wherever the partial volumes allow
+    /// it (only then does a voxel no region needs go to its largest fraction).
     MassConserving,
 }
 
@@ -94,12 +101,12 @@ impl<'a> Candidates<'a> {
         }
     }
 
-    /// Region indices whose boxes reach the plane `z`.
-    fn in_slab(&self, z_mm: f64) -> Vec<usize> {
+    /// Region indices whose boxes reach the slab `z0 <= z <= z1`.
+    fn in_range(&self, z0_mm: f64, z1_mm: f64) -> Vec<usize> {
         (0..self.boxes.len())
             .filter(|&i| {
                 self.boxes[i]
-                    .map(|b| z_mm >= b.min_mm[2] && z_mm <= b.max_mm[2])
+                    .map(|b| z1_mm >= b.min_mm[2] && z0_mm <= b.max_mm[2])
                     .unwrap_or(true)
             })
             .collect()
@@ -142,6 +149,19 @@ impl<'a> Candidates<'a> {
             }
         }
     }
+}
+
+/// Position in `[0, 1)` of a sampling line within its cell, for row `j` of the lines along
+/// one axis (`axis` 0: the offset in y of the lines of z row `j`; 1: the offset in z of the
+/// lines of y row `j`): additive recurrences with the golden-ratio and plastic-number
+/// conjugates, starting at the centre. Every cell holds one line (stratified sampling) but
+/// its place in the cell changes from row to row, so that a surface parallel to the lines'
+/// rows (the front of the trunk, an axial tube, the top of a dome) is not sampled at the
+/// same phase in every row: on a lattice of cell centres such a surface biases the volume
+/// of a thin layer by a systematic part of a cell, here the errors average out.
+pub fn jitter(j: usize, axis: usize) -> f64 {
+    const ALPHA: [f64; 2] = [0.618_033_988_749_894_9, 0.754_877_666_246_692_7];
+    (0.5 + j as f64 * ALPHA[axis & 1]).fract()
 }
 
 fn bad(key: &str, value: String, expected: &str) -> StylisedError {
@@ -248,7 +268,7 @@ pub fn voxelise(
         });
     }
 
-    let [nx, ny, nz] = dims;
+    let [nx, ny, _] = dims;
     let [dx, dy, dz] = opts.voxel_mm;
     let x_lo = origin[0] - 0.5 * dx;
     let x_hi = x_lo + nx as f64 * dx;
@@ -256,52 +276,55 @@ pub fn voxelise(
     let n_regions = body.regions.len();
     let mut labels = vec![BACKGROUND_LABEL; grid.len()];
     let mut fill = vec![0f32; grid.len()];
-    let mut region_volume = vec![0.0f64; n_regions];
-    let mut outside_volume = 0.0f64;
-    // Per voxel of a z slice: (region index, fraction) pairs.
-    let mut acc: Vec<Vec<(u32, f64)>> = vec![Vec::new(); nx * ny];
     let conserve = opts.assignment == Assignment::MassConserving;
-    // Mixed voxels' candidates: (voxel index, slot, fraction).
-    let mut mixed: Vec<(u64, u32, f32)> = Vec::new();
     let w_line = 1.0 / (k * k) as f64;
-    for iz in 0..nz {
-        for a in acc.iter_mut() {
-            a.clear();
-        }
+    // One z slice of voxels: its labels and fill fractions are written in place; returns
+    // its partial volumes per region, outside, and the mixed voxels' candidates (voxel
+    // index, slot, fraction).
+    type Slice = (Vec<f64>, f64, Vec<(u64, u32, f32)>);
+    let slice = |iz: usize, labels: &mut [u32], fill: &mut [f32]| -> Slice {
+        let mut region_volume = vec![0.0f64; n_regions];
+        let mut outside_volume = 0.0f64;
+        let mut mixed = Vec::new();
+        // Per voxel of the slice: (region index, fraction) pairs.
+        let mut acc: Vec<Vec<(u32, f64)>> = vec![Vec::new(); nx * ny];
         let z_base = origin[2] + (iz as f64 - 0.5) * dz;
-        for sz in 0..k {
-            let z = z_base + (sz as f64 + 0.5) / k as f64 * dz;
-            let slab = cand.in_slab(z);
-            if slab.is_empty() {
-                continue;
-            }
-            for iy in 0..ny {
-                let y_base = origin[1] + (iy as f64 - 0.5) * dy;
-                for sy in 0..k {
-                    let y = y_base + (sy as f64 + 0.5) / k as f64 * dy;
-                    cand.paint_row(&slab, y, z, x_lo, x_hi, |ri, a, b| {
-                        let i0 = (((a - x_lo) / dx).floor().max(0.0) as usize).min(nx - 1);
-                        let i1 = (((b - x_lo) / dx).floor().max(0.0) as usize).min(nx - 1);
-                        for ix in i0..=i1 {
-                            let v0 = x_lo + ix as f64 * dx;
-                            let len = b.min(v0 + dx) - a.max(v0);
-                            if len <= 0.0 {
-                                continue;
+        let slab = cand.in_range(z_base, z_base + dz);
+        if !slab.is_empty() {
+            for sz in 0..k {
+                // Stratified sampling: one line per sub-cell, at a position in the sub-cell
+                // that varies from row to row (see `jitter`).
+                let u = jitter(iz * k + sz, 0);
+                for iy in 0..ny {
+                    let y_base = origin[1] + (iy as f64 - 0.5) * dy;
+                    for sy in 0..k {
+                        let y = y_base + (sy as f64 + u) / k as f64 * dy;
+                        let z = z_base + (sz as f64 + jitter(iy * k + sy, 1)) / k as f64 * dz;
+                        cand.paint_row(&slab, y, z, x_lo, x_hi, |ri, a, b| {
+                            let i0 = (((a - x_lo) / dx).floor().max(0.0) as usize).min(nx - 1);
+                            let i1 = (((b - x_lo) / dx).floor().max(0.0) as usize).min(nx - 1);
+                            for ix in i0..=i1 {
+                                let v0 = x_lo + ix as f64 * dx;
+                                let len = b.min(v0 + dx) - a.max(v0);
+                                if len <= 0.0 {
+                                    continue;
+                                }
+                                let w = len / dx * w_line;
+                                let cell = &mut acc[iy * nx + ix];
+                                match cell.iter_mut().find(|e| e.0 == ri as u32) {
+                                    Some(e) => e.1 += w,
+                                    None => cell.push((ri as u32, w)),
+                                }
                             }
-                            let w = len / dx * w_line;
-                            let cell = &mut acc[iy * nx + ix];
-                            match cell.iter_mut().find(|e| e.0 == ri as u32) {
-                                Some(e) => e.1 += w,
-                                None => cell.push((ri as u32, w)),
-                            }
-                        }
-                    });
+                        });
+                    }
                 }
             }
         }
         for iy in 0..ny {
             for ix in 0..nx {
-                let cell = &acc[iy * nx + ix];
+                let j = iy * nx + ix;
+                let cell = &acc[j];
                 let inside: f64 = cell.iter().map(|e| e.1).sum();
                 let mut best_label = BACKGROUND_LABEL;
                 let outside = (1.0 - inside).max(0.0);
@@ -315,21 +338,40 @@ pub fn voxelise(
                         best_label = label;
                     }
                 }
-                let i = grid.index(ix, iy, iz);
-                labels[i] = best_label;
-                fill[i] = best.min(1.0) as f32;
+                labels[j] = best_label;
+                fill[j] = best.min(1.0) as f32;
                 if conserve && best < PURE {
+                    let i = grid.index(ix, iy, iz) as u64;
                     // Candidates: slot 0 is outside, slot ri + 1 region ri.
                     if outside > 0.0 {
-                        mixed.push((i as u64, 0, outside as f32));
+                        mixed.push((i, 0, outside as f32));
                     }
                     for &(ri, f) in cell {
-                        mixed.push((i as u64, ri + 1, f as f32));
+                        mixed.push((i, ri + 1, f as f32));
                     }
-                    labels[i] = UNASSIGNED;
+                    labels[j] = UNASSIGNED;
                 }
             }
         }
+        (region_volume, outside_volume, mixed)
+    };
+    // Slices in parallel, summed in slice order (results independent of the threads).
+    let slices: Vec<Slice> = labels
+        .par_chunks_mut(nx * ny)
+        .zip(fill.par_chunks_mut(nx * ny))
+        .enumerate()
+        .map(|(iz, (l, f))| slice(iz, l, f))
+        .collect();
+    let mut region_volume = vec![0.0f64; n_regions];
+    let mut outside_volume = 0.0f64;
+    let mut mixed: Vec<(u64, u32, f32)> =
+        Vec::with_capacity(slices.iter().map(|s| s.2.len()).sum());
+    for (rv, ov, mx) in slices {
+        for (a, b) in region_volume.iter_mut().zip(rv) {
+            *a += b;
+        }
+        outside_volume += ov;
+        mixed.extend(mx);
     }
     let vcm3 = grid.voxel_volume_cm3();
     if conserve {
@@ -366,6 +408,18 @@ const UNASSIGNED: u32 = u32::MAX;
 /// The mass-conserving assignment (see [`Assignment::MassConserving`]): `labels` holds the
 /// pure voxels' labels and [`UNASSIGNED`] for the mixed ones, whose candidates are `mixed`
 /// (slot 0 outside, slot `i + 1` region `i`); volumes in voxel units.
+///
+/// 1. Target counts: each group of regions with the same reference list gets
+///    `round(V / v)` voxels, shared among its regions by largest remainders; outside gets
+///    the rest of the grid, so that the targets add up to the number of voxels.
+/// 2. Greedy pass: regions in reverse precedence order take the free mixed voxels with
+///    their largest fractions, up to their targets.
+/// 3. Repair: a mixed voxel left over (its candidate regions had filled their targets
+///    elsewhere) takes one of its candidates, and voxels move along the cheapest chain of
+///    regions (each move from a region to another candidate of the same voxel, cost the
+///    fraction lost) to a region still short of its target. The counts then equal the
+///    targets wherever the candidates allow it, instead of the leftover voxels inflating
+///    the regions around them.
 fn assign_mass_conserving(
     body: &StylisedBody,
     labels: &mut [u32],
@@ -420,6 +474,9 @@ fn assign_mass_conserving(
             done[m] = true;
         }
     }
+    // Outside takes what the regions leave of the grid.
+    let inside: i64 = target[1..].iter().sum();
+    target[0] = (labels.len() as i64 - inside).max(0);
     // What the pure voxels already give.
     let mut slot_of_label = std::collections::HashMap::new();
     slot_of_label.insert(BACKGROUND_LABEL, 0usize);
@@ -434,39 +491,200 @@ fn assign_mass_conserving(
             }
         }
     }
-    // Regions in reverse precedence order (small organs, walls and bones, which come late
-    // in a body, before the regions they lie in; outside last), each taking the voxels
-    // with its largest fractions among those still free.
-    mixed.sort_by(|a, b| {
-        let rank = |slot: u32| if slot == 0 { 0 } else { slot as u64 };
-        rank(b.1)
-            .cmp(&rank(a.1))
-            .then(b.2.total_cmp(&a.2))
-            .then(a.0.cmp(&b.0))
-    });
-    for &(v, slot, f) in &mixed {
-        let v = v as usize;
-        if labels[v] == UNASSIGNED && need[slot as usize] > 0 {
-            labels[v] = slot_label(slot);
-            fill[v] = f;
-            need[slot as usize] -= 1;
+    // Mixed voxels, compacted: voxel `c` has the candidates `cand[start[c]..start[c + 1]]`.
+    mixed.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+    let mut voxel: Vec<u64> = Vec::new();
+    let mut start: Vec<usize> = Vec::new();
+    for (j, e) in mixed.iter().enumerate() {
+        if voxel.last() != Some(&e.0) {
+            voxel.push(e.0);
+            start.push(j);
         }
     }
-    mixed.sort_by(|a, b| b.2.total_cmp(&a.2).then(a.0.cmp(&b.0)).then(a.1.cmp(&b.1)));
-    // Voxels no candidate still needed: their largest fraction (the first in this order).
-    for &(v, slot, f) in &mixed {
-        let v = v as usize;
-        if labels[v] == UNASSIGNED {
-            labels[v] = slot_label(slot);
-            fill[v] = f;
+    start.push(mixed.len());
+    let cand: Vec<(u32, f32)> = mixed.iter().map(|e| (e.1, e.2)).collect();
+    let mut owner_of: Vec<usize> = Vec::with_capacity(mixed.len());
+    for c in 0..voxel.len() {
+        owner_of.extend(std::iter::repeat_n(c, start[c + 1] - start[c]));
+    }
+    drop(mixed);
+    const FREE: u32 = u32::MAX;
+    let mut slot_now = vec![FREE; voxel.len()];
+
+    // Greedy pass: regions in reverse precedence order (small organs, walls and bones,
+    // which come late in a body, before the regions they lie in; outside last), each
+    // taking the voxels with its largest fractions among those still free.
+    let mut order: Vec<usize> = (0..cand.len()).collect();
+    order.sort_unstable_by(|&a, &b| {
+        let rank = |slot: u32| slot as u64;
+        rank(cand[b].0)
+            .cmp(&rank(cand[a].0))
+            .then(cand[b].1.total_cmp(&cand[a].1))
+            .then(owner_of[a].cmp(&owner_of[b]))
+    });
+    for &j in &order {
+        let c = owner_of[j];
+        let slot = cand[j].0 as usize;
+        if slot_now[c] == FREE && need[slot] > 0 {
+            slot_now[c] = slot as u32;
+            need[slot] -= 1;
         }
+    }
+    drop(order);
+
+    // Repair along the cheapest chains of moves.
+    let left: Vec<usize> = (0..voxel.len()).filter(|&c| slot_now[c] == FREE).collect();
+    if !left.is_empty() && need.iter().any(|&d| d > 0) {
+        repair_counts(&cand, &start, &mut slot_now, &mut need, &left);
+    }
+
+    // Voxels no region still needed (or could reach): their largest fraction.
+    for c in 0..voxel.len() {
+        let cs = &cand[start[c]..start[c + 1]];
+        let (slot, f) = if slot_now[c] == FREE {
+            cs.iter()
+                .copied()
+                .fold((0u32, -1.0f32), |b, e| if e.1 > b.1 { e } else { b })
+        } else {
+            let s = slot_now[c];
+            (s, cs.iter().find(|e| e.0 == s).map(|e| e.1).unwrap_or(0.0))
+        };
+        let v = voxel[c] as usize;
+        labels[v] = slot_label(slot);
+        fill[v] = f;
+    }
+}
+
+/// The repair step of [`assign_mass_conserving`]: each voxel of `left` (unassigned) is
+/// given a candidate slot, and one voxel per link moves along the cheapest chain of slots
+/// to a slot with `need > 0` (Dijkstra on the slots; a link `a -> b` moves the voxel of
+/// slot `a` with candidate `b` that loses the least fraction). `cand[start[c]..start[c +
+/// 1]]` are voxel `c`'s `(slot, fraction)` candidates, `slot_now[c]` its slot (`u32::MAX`
+/// free).
+fn repair_counts(
+    cand: &[(u32, f32)],
+    start: &[usize],
+    slot_now: &mut [u32],
+    need: &mut [i64],
+    left: &[usize],
+) {
+    use std::cmp::Reverse;
+    use std::collections::{BinaryHeap, HashMap};
+    const FREE: u32 = u32::MAX;
+    let ns = need.len();
+    let frac = |c: usize, s: u32| -> f32 {
+        cand[start[c]..start[c + 1]]
+            .iter()
+            .find(|e| e.0 == s)
+            .map(|e| e.1)
+            .unwrap_or(0.0)
+    };
+    // Moves a -> b: heap of (fraction lost, voxel), smallest first; stale entries (the
+    // voxel no longer in a) are dropped when met.
+    type Moves = BinaryHeap<Reverse<(u32, u32)>>;
+    let mut moves: HashMap<(u32, u32), Moves> = HashMap::new();
+    let push = |moves: &mut HashMap<(u32, u32), Moves>, c: usize, a: u32| {
+        let fa = frac(c, a);
+        for &(b, fb) in &cand[start[c]..start[c + 1]] {
+            if b != a {
+                let loss = (fa - fb).max(0.0);
+                moves
+                    .entry((a, b))
+                    .or_default()
+                    .push(Reverse((loss.to_bits(), c as u32)));
+            }
+        }
+    };
+    for c in 0..slot_now.len() {
+        if slot_now[c] != FREE {
+            push(&mut moves, c, slot_now[c]);
+        }
+    }
+    let mut order = left.to_vec();
+    // Voxels with a clear majority first.
+    order.sort_by(|&a, &b| {
+        let m = |c: usize| {
+            cand[start[c]..start[c + 1]]
+                .iter()
+                .map(|e| e.1)
+                .fold(0.0f32, f32::max)
+        };
+        m(b).total_cmp(&m(a)).then(a.cmp(&b))
+    });
+    let mut best = vec![vec![None::<(f32, u32)>; ns]; ns];
+    for &u in &order {
+        if !need.iter().any(|&d| d > 0) {
+            break;
+        }
+        // Cheapest move per link (stale entries dropped).
+        for row in best.iter_mut() {
+            row.iter_mut().for_each(|e| *e = None);
+        }
+        for (&(a, b), heap) in moves.iter_mut() {
+            while let Some(&Reverse((loss, c))) = heap.peek() {
+                if slot_now[c as usize] == a {
+                    best[a as usize][b as usize] = Some((f32::from_bits(loss), c));
+                    break;
+                }
+                heap.pop();
+            }
+        }
+        // Dijkstra from u's candidates (cost: 1 minus the fraction u brings).
+        let mut dist = vec![f32::INFINITY; ns];
+        let mut pred: Vec<Option<(usize, u32)>> = vec![None; ns];
+        for &(s, f) in &cand[start[u]..start[u + 1]] {
+            let d = 1.0 - f;
+            if d < dist[s as usize] {
+                dist[s as usize] = d;
+            }
+        }
+        let mut settled = vec![false; ns];
+        let mut goal = None;
+        loop {
+            let mut a = usize::MAX;
+            for s in 0..ns {
+                if !settled[s] && dist[s].is_finite() && (a == usize::MAX || dist[s] < dist[a]) {
+                    a = s;
+                }
+            }
+            if a == usize::MAX {
+                break;
+            }
+            settled[a] = true;
+            if need[a] > 0 {
+                goal = Some(a);
+                break;
+            }
+            for b in 0..ns {
+                if let Some((loss, c)) = best[a][b] {
+                    let d = dist[a] + loss;
+                    if !settled[b] && d < dist[b] {
+                        dist[b] = d;
+                        pred[b] = Some((a, c));
+                    }
+                }
+            }
+        }
+        let Some(goal) = goal else {
+            continue;
+        };
+        // Apply the chain: the last link first (each voxel leaves its slot for the next).
+        let mut s = goal;
+        while let Some((a, c)) = pred[s] {
+            slot_now[c as usize] = s as u32;
+            push(&mut moves, c as usize, s as u32);
+            s = a;
+        }
+        slot_now[u] = s as u32;
+        push(&mut moves, u, s as u32);
+        need[goal] -= 1;
     }
 }
 
 /// Volume \[cm^3\] of each region of `body` after precedence is resolved, integrated on
-/// lines parallel to x at the centres of a `step_mm x step_mm` grid in y and z (exact along
-/// each line). Returned as `(label, volume)` in the body's order. Independent of any voxel
-/// grid; the error is of the order of `step_mm^2` times the surface curvature.
+/// lines parallel to x, one in each cell of a `step_mm x step_mm` grid in y and z (placed
+/// by [`jitter`]; exact along each line). Returned as `(label, volume)` in the body's
+/// order. Independent of any voxel grid.
 pub fn region_volumes_cm3(
     body: &StylisedBody,
     step_mm: f64,
@@ -491,10 +709,12 @@ pub fn region_volumes_cm3(
     let mut vol = vec![0.0f64; body.regions.len()];
     let (x_lo, x_hi) = (bb.min_mm[0] - 1.0, bb.max_mm[0] + 1.0);
     for iz in 0..n[1] as usize {
-        let z = bb.min_mm[2] + (iz as f64 + 0.5) * step_mm;
-        let slab = cand.in_slab(z);
+        let z0 = bb.min_mm[2] + iz as f64 * step_mm;
+        let slab = cand.in_range(z0, z0 + step_mm);
+        let u = jitter(iz, 0);
         for iy in 0..n[0] as usize {
-            let y = bb.min_mm[1] + (iy as f64 + 0.5) * step_mm;
+            let y = bb.min_mm[1] + (iy as f64 + u) * step_mm;
+            let z = z0 + jitter(iy, 1) * step_mm;
             cand.paint_row(&slab, y, z, x_lo, x_hi, |ri, a, b| vol[ri] += b - a);
         }
     }
@@ -564,11 +784,13 @@ pub fn mass_report(v: &Voxelised, body: &StylisedBody) -> Vec<RegionMass> {
 }
 
 /// Volume \[cm^3\] of region `index` of `body` after precedence is resolved (its solid
-/// minus those of all later regions), integrated part by part on lines parallel to x at
-/// the centres of a grid of cells over each part's bounding box in y and z, with edge
-/// lengths close to `step_mm` (at least [`MIN_CELLS`] and at most [`MAX_CELLS`] cells per
-/// axis); exact along each line. A grid on each part's own box integrates faces normal to
-/// y or z exactly and suits thin or elongated parts. Cheaper than [`region_volumes_cm3`]
+/// minus those of all later regions), integrated part by part on lines parallel to x, one
+/// in each cell of a grid over each part's bounding box in y and z (placed in its cell by
+/// [`jitter`]: stratified sampling), with edge lengths close to `step_mm` (at least
+/// [`MIN_CELLS`] and at most [`MAX_CELLS`] cells per axis); exact along each line. A grid
+/// on each part's own box integrates faces of the box exactly and suits thin or elongated
+/// parts; the stratified places keep thin layers (skin, walls) free of the systematic
+/// error of cell centres, which sample the surfaces that bound the box at one phase. Cheaper than [`region_volumes_cm3`]
 /// for one region. An index out of range or an unbounded region gives 0.
 pub fn resolved_volume_cm3(body: &StylisedBody, index: usize, step_mm: f64) -> f64 {
     let Some(r) = body.regions.get(index) else {
@@ -637,9 +859,11 @@ pub fn resolved_volume_with_cells(body: &StylisedBody, index: usize, cells: &[[u
             .collect();
         let mut v = 0.0;
         for iz in 0..nz {
-            let z = b.min_mm[2] + (iz as f64 + 0.5) * dz;
+            let u = jitter(iz, 0);
             for iy in 0..ny {
-                let y = b.min_mm[1] + (iy as f64 + 0.5) * dy;
+                // One line per cell, placed by `jitter` (stratified sampling).
+                let y = b.min_mm[1] + (iy as f64 + u) * dy;
+                let z = b.min_mm[2] + (iz as f64 + jitter(iy, 1)) * dz;
                 let mut set = part.x_intervals(y, z, x_lo, x_hi);
                 // Parts of the same region counted once.
                 for (q, qb) in &earlier {
