@@ -5,6 +5,7 @@
 //! tissue, cortical bone and lung layers (`configs/bone_lung_slabs_140kev.toml`).
 
 use pedisim_core::Vec3;
+use pedisim_growth::continuum::{ContinuumModel, ContinuumParams, DiffusionScheme};
 use pedisim_phantom::builtin::{box_phantom, slab_phantom, Slab};
 use pedisim_phantom::Phantom;
 use pedisim_physics::material::{Material, MaterialDb};
@@ -79,4 +80,41 @@ pub fn bone_lung() -> Case {
 /// cache, to separate memory latency from computation when profiling).
 pub fn water_cube_voxel_mm(voxel_mm: f64) -> Case {
     build(box_phantom("water", [300.0; 3], [voxel_mm; 3], nominal).expect("phantom"))
+}
+
+/// Edge of the cubic grid of [`continuum_case`] (voxels): 128^3 x 8 bytes = 16.8 MB per field, far beyond the
+/// caches.
+pub const CONTINUUM_EDGE: usize = 128;
+const N: usize = CONTINUUM_EDGE;
+
+/// The continuum benchmark case: a 128^3 grid of 1 mm voxels, grey (0.13 mm^2/day) and
+/// white (0.65) matter in halves along z, a tumour of half the carrying capacity over the
+/// central third of each axis, rho 0.012 /day, Crank-Nicolson steps of one day.
+pub fn continuum_case() -> ContinuumModel {
+    let n = N * N * N;
+    // Two tissues (grey 0.13, white 0.65 mm^2/day) in halves along z, 1 mm voxels, and a
+    // tumour over the central third so that every operator works on real numbers.
+    let d: Vec<f64> = (0..n)
+        .map(|i| if i / (N * N) < N / 2 { 0.13 } else { 0.65 })
+        .collect();
+    let params = ContinuumParams {
+        rho_per_day: 0.012,
+        carrying_capacity_cells_per_mm3: 1.0e5,
+        dt_day: 1.0,
+        scheme: DiffusionScheme::CrankNicolson,
+    };
+    let mut m = ContinuumModel::new([N; 3], [1.0; 3], &d, params).unwrap();
+    let c = (0..n)
+        .map(|i| {
+            let (x, y, z) = (i % N, (i / N) % N, i / (N * N));
+            let inside = |v: usize| (N / 3..2 * N / 3).contains(&v);
+            if inside(x) && inside(y) && inside(z) {
+                5.0e4
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    m.set_density(c).unwrap();
+    m
 }

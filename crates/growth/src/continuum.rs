@@ -246,7 +246,8 @@ pub struct ContinuumModel {
     /// Per voxel: whether the tumour may live there (`D > 0`).
     invadable: Vec<bool>,
     /// Face conductances `D_face / h^2` (1/day) of the face between a voxel and its +x,
-    /// +y, +z neighbour (0 on the grid's last layer and next to non-invadable voxels).
+    /// +y, +z neighbour (0 on the grid's last layer and next to non-invadable voxels); the
+    /// +x ones stored per z-plane transposed (index `x * ny + y` within the plane).
     w: [Vec<f64>; 3],
     density: Vec<f64>,
     time_day: f64,
@@ -256,6 +257,10 @@ pub struct ContinuumModel {
 /// The lanes of a block of z-columns: per z-plane, the lanes' densities and the
 /// conductances of their +z faces.
 type LaneBlock<'a> = (Vec<&'a mut [f64]>, Vec<&'a [f64]>);
+
+/// Lanes solved together in the y and z sweeps: their Thomas scratch (2 x 8 bytes x
+/// lanes x line length) stays in the core's cache for lines of a few hundred voxels.
+const LANE_BLOCK: usize = 128;
 
 /// Voxels per unit of work in reductions (fixed, so that sums do not depend on threads).
 const REDUCE_CHUNK: usize = 1 << 14;
@@ -324,6 +329,19 @@ impl ContinuumModel {
                 })
                 .collect()
         });
+        // The x conductances are kept per z-plane transposed (x slowest), the layout of the
+        // x sweep's lanes.
+        let [nx, ny, _] = dims;
+        let mut w: [Vec<f64>; 3] = w;
+        let mut wt = vec![0.0; n];
+        for (src, dst) in w[0].chunks(nx * ny).zip(wt.chunks_mut(nx * ny)) {
+            for y in 0..ny {
+                for x in 0..nx {
+                    dst[x * ny + y] = src[y * nx + x];
+                }
+            }
+        }
+        w[0] = wt;
         Ok(Self {
             dims,
             voxel_mm,
@@ -560,16 +578,40 @@ impl ContinuumModel {
     }
 
     fn diffuse_x(&mut self, h: f64, theta: f64) {
-        let nx = self.dims[0];
+        let [nx, ny, _] = self.dims;
         if nx < 2 {
             return;
         }
+        let plane = nx * ny;
+        // Each z-plane is transposed into a scratch buffer (x slowest), so that the lines
+        // along x become lanes solved together like the other axes' lines, and back.
         self.density
-            .par_chunks_mut(nx)
-            .zip(self.w[0].par_chunks(nx))
+            .par_chunks_mut(plane)
+            .zip(self.w[0].par_chunks(plane))
             .for_each_init(
-                || (vec![0.0; nx], vec![0.0; nx]),
-                |(cp, dp), (u, w)| thomas_line(u, w, h, theta, cp, dp),
+                || {
+                    (
+                        vec![0.0; plane],
+                        vec![0.0; plane],
+                        vec![0.0; plane],
+                        vec![0.0; ny],
+                    )
+                },
+                |(t, cp, dp, zeros), (u, w_t)| {
+                    for y in 0..ny {
+                        for x in 0..nx {
+                            t[x * ny + y] = u[y * nx + x];
+                        }
+                    }
+                    let mut lines: Vec<&mut [f64]> = t.chunks_mut(ny).collect();
+                    let wl: Vec<&[f64]> = w_t.chunks(ny).collect();
+                    thomas_lanes(&mut lines, &wl, h, theta, cp, dp, zeros);
+                    for x in 0..nx {
+                        for y in 0..ny {
+                            u[y * nx + x] = t[x * ny + y];
+                        }
+                    }
+                },
             );
     }
 
@@ -583,11 +625,26 @@ impl ContinuumModel {
             .par_chunks_mut(plane)
             .zip(self.w[1].par_chunks(plane))
             .for_each_init(
-                || (vec![0.0; plane], vec![0.0; plane]),
-                |(cp, dp), (u, w)| {
-                    let mut lines: Vec<&mut [f64]> = u.chunks_mut(nx).collect();
-                    let wl: Vec<&[f64]> = w.chunks(nx).collect();
-                    thomas_lanes(&mut lines, &wl, h, theta, cp, dp);
+                || (vec![0.0; plane], vec![0.0; plane], vec![0.0; nx]),
+                |(cp, dp, zeros), (u, w)| {
+                    // Blocks of LANE_BLOCK columns, so that the scratch stays in cache.
+                    let blocks = nx.div_ceil(LANE_BLOCK);
+                    let mut groups: Vec<LaneBlock> = (0..blocks)
+                        .map(|_| (Vec::with_capacity(ny), Vec::with_capacity(ny)))
+                        .collect();
+                    for (row, wrow) in u.chunks_mut(nx).zip(w.chunks(nx)) {
+                        for (j, (a, b)) in row
+                            .chunks_mut(LANE_BLOCK)
+                            .zip(wrow.chunks(LANE_BLOCK))
+                            .enumerate()
+                        {
+                            groups[j].0.push(a);
+                            groups[j].1.push(b);
+                        }
+                    }
+                    for (mut lines, wl) in groups {
+                        thomas_lanes(&mut lines, &wl, h, theta, cp, dp, zeros);
+                    }
                 },
             );
     }
@@ -601,7 +658,7 @@ impl ContinuumModel {
         // Columns are grouped in blocks of `width` lanes; every block holds its lanes of
         // every z-plane and is solved independently (the same arithmetic whatever the
         // blocking, so the result does not depend on the thread count).
-        let width = 256.min(plane);
+        let width = LANE_BLOCK.min(plane);
         let blocks = plane.div_ceil(width);
         let mut groups: Vec<LaneBlock> = (0..blocks)
             .map(|_| (Vec::with_capacity(nz), Vec::with_capacity(nz)))
@@ -617,8 +674,16 @@ impl ContinuumModel {
             }
         }
         groups.into_par_iter().for_each_init(
-            || (vec![0.0; width * nz], vec![0.0; width * nz]),
-            |(cp, dp), (mut lines, wl)| thomas_lanes(&mut lines, &wl, h, theta, cp, dp),
+            || {
+                (
+                    vec![0.0; width * nz],
+                    vec![0.0; width * nz],
+                    vec![0.0; width],
+                )
+            },
+            |(cp, dp, zeros), (mut lines, wl)| {
+                thomas_lanes(&mut lines, &wl, h, theta, cp, dp, zeros)
+            },
         );
     }
 
@@ -659,50 +724,14 @@ impl ContinuumModel {
     }
 }
 
-/// Theta-scheme step of the 1-D operator `(L u)_k = w_k (u_{k+1} - u_k) - w_{k-1} (u_k -
-/// u_{k-1})` (zero flux at both ends) over `h` days on one contiguous line, by the Thomas
-/// algorithm. `w[k]` is the conductance of the face between `k` and `k+1`.
-fn thomas_line(u: &mut [f64], w: &[f64], h: f64, theta: f64, cp: &mut [f64], dp: &mut [f64]) {
-    let n = u.len();
-    let (ti, te) = (theta * h, (1.0 - theta) * h);
-    let mut prev_cp = 0.0;
-    let mut prev_dp = 0.0;
-    let mut w_minus = 0.0;
-    for k in 0..n {
-        let w_plus = w[k];
-        let flux_up = if k + 1 < n {
-            w_plus * (u[k + 1] - u[k])
-        } else {
-            0.0
-        };
-        let flux_down = if k > 0 {
-            w_minus * (u[k] - u[k - 1])
-        } else {
-            0.0
-        };
-        let lap = flux_up - flux_down;
-        let rhs = u[k] + te * lap;
-        let a = -ti * w_minus;
-        let c = -ti * w_plus;
-        let b = 1.0 + ti * (w_minus + w_plus);
-        let denom = b - a * prev_cp;
-        prev_cp = c / denom;
-        prev_dp = (rhs - a * prev_dp) / denom;
-        cp[k] = prev_cp;
-        dp[k] = prev_dp;
-        w_minus = w_plus;
-    }
-    let mut next = dp[n - 1];
-    u[n - 1] = next;
-    for k in (0..n - 1).rev() {
-        next = dp[k] - cp[k] * next;
-        u[k] = next;
-    }
-}
-
-/// The same as [`thomas_line`] for many independent lines solved together: `lines[k]`
-/// holds element `k` of every lane (so the inner loops run over contiguous lanes), and
-/// `w[k][j]` is the conductance between elements `k` and `k+1` of lane `j`.
+/// Theta-scheme step over `h` days of the 1-D operator `(L u)_k = w_k (u_{k+1} - u_k) -
+/// w_{k-1} (u_k - u_{k-1})` (zero flux at both ends) on many independent lines solved
+/// together by the Thomas algorithm: `lines[k]` holds element `k` of every lane (so the
+/// inner loops run over contiguous lanes and vectorise), and `w[k][j]` is the conductance
+/// between elements `k` and `k+1` of lane `j`. `cp` and `dp` are scratch of at least
+/// `lines.len() * lanes` values, `zeros` at least `lanes` zeros. Every lane goes through
+/// the same operations whatever the other lanes, so results do not depend on how lines
+/// are grouped.
 fn thomas_lanes(
     lines: &mut [&mut [f64]],
     w: &[&[f64]],
@@ -710,49 +739,55 @@ fn thomas_lanes(
     theta: f64,
     cp: &mut [f64],
     dp: &mut [f64],
+    zeros: &[f64],
 ) {
     let n = lines.len();
     let lanes = lines[0].len();
+    let zeros = &zeros[..lanes];
     let (ti, te) = (theta * h, (1.0 - theta) * h);
     for k in 0..n {
         let (cp_prev, cp_rest) = cp.split_at_mut(k * lanes);
         let (dp_prev, dp_rest) = dp.split_at_mut(k * lanes);
         let cpk = &mut cp_rest[..lanes];
         let dpk = &mut dp_rest[..lanes];
+        let (pc, pd) = if k > 0 {
+            (&cp_prev[(k - 1) * lanes..], &dp_prev[(k - 1) * lanes..])
+        } else {
+            (zeros, zeros)
+        };
+        let (pc, pd) = (&pc[..lanes], &pd[..lanes]);
         let (before, rest) = lines.split_at_mut(k);
         let (cur, after) = rest.split_first_mut().expect("k < n");
-        let uk: &[f64] = cur;
-        let wp = w[k];
+        let uk: &[f64] = &cur[..lanes];
+        // At the ends the missing neighbour has a zero conductance; any finite value
+        // stands in for it.
+        let um: &[f64] = if k > 0 { &before[k - 1][..lanes] } else { uk };
+        let up: &[f64] = if k + 1 < n { &after[0][..lanes] } else { uk };
+        let wm: &[f64] = if k > 0 { &w[k - 1][..lanes] } else { zeros };
+        let wp: &[f64] = if k + 1 < n { &w[k][..lanes] } else { zeros };
         for j in 0..lanes {
-            let w_plus = if k + 1 < n { wp[j] } else { 0.0 };
-            let w_minus = if k > 0 { w[k - 1][j] } else { 0.0 };
-            let up = if k + 1 < n { after[0][j] } else { uk[j] };
-            let um = if k > 0 { before[k - 1][j] } else { uk[j] };
-            let lap = w_plus * (up - uk[j]) - w_minus * (uk[j] - um);
+            let lap = wp[j] * (up[j] - uk[j]) - wm[j] * (uk[j] - um[j]);
             let rhs = uk[j] + te * lap;
-            let a = -ti * w_minus;
-            let c = -ti * w_plus;
-            let b = 1.0 + ti * (w_minus + w_plus);
-            let (pc, pd) = if k > 0 {
-                (cp_prev[(k - 1) * lanes + j], dp_prev[(k - 1) * lanes + j])
-            } else {
-                (0.0, 0.0)
-            };
-            let denom = b - a * pc;
-            cpk[j] = c / denom;
-            dpk[j] = (rhs - a * pd) / denom;
+            let a = -ti * wm[j];
+            let c = -ti * wp[j];
+            let b = 1.0 + ti * (wm[j] + wp[j]);
+            let inv = 1.0 / (b - a * pc[j]);
+            cpk[j] = c * inv;
+            dpk[j] = (rhs - a * pd[j]) * inv;
         }
     }
     // Back substitution: u_{n-1} = dp_{n-1}; u_k = dp_k - cp_k u_{k+1}.
-    for j in 0..lanes {
-        lines[n - 1][j] = dp[(n - 1) * lanes + j];
-    }
+    lines[n - 1][..lanes].copy_from_slice(&dp[(n - 1) * lanes..n * lanes]);
     for k in (0..n - 1).rev() {
         let (head, tail) = lines.split_at_mut(k + 1);
-        let next = &tail[0];
-        let cur = &mut head[k];
+        let next = &tail[0][..lanes];
+        let cur = &mut head[k][..lanes];
+        let (cpk, dpk) = (
+            &cp[k * lanes..(k + 1) * lanes],
+            &dp[k * lanes..(k + 1) * lanes],
+        );
         for j in 0..lanes {
-            cur[j] = dp[k * lanes + j] - cp[k * lanes + j] * next[j];
+            cur[j] = dpk[j] - cpk[j] * next[j];
         }
     }
 }
