@@ -49,6 +49,7 @@ fn throughput_ten_thousand_cells() {
         "oxygen ADI cycle: {:.3} ms",
         t1.elapsed().as_secs_f64() * 50.0
     );
+    let cpu0 = cpu_seconds();
     let t2 = Instant::now();
     let mut cell_steps = 0u64;
     let mut rows = Vec::new();
@@ -60,6 +61,7 @@ fn throughput_ten_thousand_cells() {
         }
     }
     let s = t2.elapsed().as_secs_f64();
+    let cpu = cpu_seconds() - cpu0;
     eprintln!(
         "{minutes} min simulated in {s:.2} s: {} steps, {:.3e} cell-steps/s, now {} cells; {:?}",
         m.steps(),
@@ -67,6 +69,25 @@ fn throughput_ten_thousand_cells() {
         m.cell_count(),
         rows.last()
     );
+    eprintln!(
+        "process CPU time of the steps {cpu:.2} s ({} threads): {:.3e} cell-steps per CPU-second",
+        rayon::current_num_threads(),
+        cell_steps as f64 / cpu
+    );
+}
+
+/// User plus system CPU time of this process \[s\] (Linux `/proc/self/stat`, clock ticks
+/// of 1/100 s), to compare runs on a shared machine where wall time depends on the load;
+/// `NaN` elsewhere.
+fn cpu_seconds() -> f64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            let rest = &s[s.rfind(')')? + 2..];
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            Some((f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?) / 100.0)
+        })
+        .unwrap_or(f64::NAN)
 }
 
 /// Accuracy of larger mechanics steps (the lever for large runs): the hypoxic test
@@ -119,6 +140,64 @@ fn mechanics_step_comparison() {
             r.hypoxic_fraction,
             s / k as f64,
             mx
+        );
+    }
+}
+
+/// A fingerprint (FNV-1a over the bits) of the whole state after two short runs: the
+/// default 2000-cell spheroid for 3 h and a hypoxic spheroid (every process active) for
+/// 10 h. Optimisations that only reorganise the arithmetic must leave it unchanged; run
+/// before and after a change and compare the printed values.
+#[test]
+#[ignore]
+fn state_fingerprint() {
+    fn fnv(h: &mut u64, x: u64) {
+        for b in x.to_le_bytes() {
+            *h = (*h ^ b as u64).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    let cases = [
+        (
+            AgentParams {
+                domain_edge_um: 800.0,
+                initial_cells: 2000,
+                ..Default::default()
+            },
+            180.0,
+        ),
+        (
+            AgentParams {
+                domain_edge_um: 300.0,
+                oxygen_voxel_um: 15.0,
+                oxygen_diffusion_um2_per_min: 2.0e3,
+                oxygen_decay_per_min: 0.002,
+                cycle_rate_per_min: 0.004,
+                volume_growth_rate_per_min: 0.02,
+                initial_cells: 120,
+                ..Default::default()
+            },
+            600.0,
+        ),
+    ];
+    for (params, t) in cases {
+        let mut m = AgentModel::new(params, 5).unwrap();
+        m.run_until(t, &mut |_| {});
+        let mut h = 0xcbf2_9ce4_8422_2325u64;
+        for p in m.positions_um() {
+            p.iter().for_each(|x| fnv(&mut h, x.to_bits()));
+        }
+        m.volumes_um3()
+            .iter()
+            .for_each(|x| fnv(&mut h, x.to_bits()));
+        m.ids().iter().for_each(|&x| fnv(&mut h, x));
+        let o2 = m.oxygen().values_mmhg();
+        o2.iter().for_each(|x| fnv(&mut h, x.to_bits()));
+        eprintln!(
+            "fingerprint {:016x}: {} cells, mean O2 {:.6} mmHg, {:?}",
+            h,
+            m.cell_count(),
+            o2.iter().sum::<f64>() / o2.len() as f64,
+            m.trajectory_row()
         );
     }
 }

@@ -38,14 +38,16 @@
 //! One [`AgentModel::step`] is a mechanics step. Each step first advances oxygen (by
 //! `dt_mechanics_min / dt_diffusion_min` steps, or one step every `dt_diffusion_min /
 //! dt_mechanics_min` mechanics steps), then the phenotype when due (every
-//! `dt_phenotype_min`), then moves the cells. Defaults: oxygen every 1 min, mechanics
-//! 0.5 min, phenotype 6 min (PhysiCell: 0.01, 0.1, 6). Oxygen relaxes in ~0.1 min
-//! (1/uptake) while cells change over hours, so one quasi-steady ADI cycle per minute
-//! tracks the field without the splitting error of LOD time stepping (measured in
-//! `tests/agents_oxygen.rs`: 6 % of the far field at 0.01 min in a strongly consuming
-//! sphere) at a small fraction of its cost. The mechanics step is bounded by forward
-//! Euler's stability on the stiffest pairs (newborn daughters: `dt < 0.9 min`); 0.5 min
-//! gives the same spheroid as 0.1 min (see [`AgentParams::dt_mechanics_min`]) at a fifth
+//! `dt_phenotype_min`), then moves the cells. Defaults: oxygen every 6 min (right before
+//! each phenotype step, its only reader), mechanics 0.5 min, phenotype 6 min (PhysiCell:
+//! 0.01, 0.1, 6). Oxygen relaxes in ~0.1 min (1/uptake) while cells change over hours, so
+//! one quasi-steady ADI cycle per phenotype step tracks the field (within 0.64 mmHg of the
+//! exact steady state in a growing hypoxic spheroid, as with one cycle a minute) without
+//! the splitting error of LOD time stepping (measured in `tests/agents_oxygen.rs`: 6 % of
+//! the far field at 0.01 min in a strongly consuming sphere) at a small fraction of its
+//! cost. The mechanics step is bounded by forward Euler's stability on the stiffest pairs
+//! (newborn daughters: `dt < 0.9 min`); 0.5 min gives the same spheroid as 0.1 min (see
+//! [`AgentParams::dt_mechanics_min`]) at a fifth
 //! of the cost.
 //!
 //! # Determinism
