@@ -4,17 +4,25 @@
 //! cargo test --release -p pedisim-growth --test agents_perf -- --ignored --nocapture
 //! ```
 
-use pedisim_growth::agents::{AgentModel, AgentParams};
+use pedisim_growth::agents::{AgentModel, AgentParams, OxygenScheme};
 use std::time::Instant;
 
 /// 10^4 cells, default parameters, 1 simulated hour by default (`PEDISIM_PERF_MIN` sets
-/// the simulated minutes, `PEDISIM_PERF_CELLS` the initial cells); prints cell-steps per
-/// second and the cost of one oxygen ADI cycle.
+/// the simulated minutes, `PEDISIM_PERF_CELLS` the initial cells, `PEDISIM_PERF_DT_MECH`
+/// and `PEDISIM_PERF_DT_DIFF` the mechanics and oxygen steps \[min\], `PEDISIM_PERF_SCHEME=lod`
+/// BioFVM's LOD time stepping); the box edge is `40 N^(1/3) + 400` um rounded up to 20 um
+/// (the spheroid plus 200 um each side). Prints cell-steps per second of wall time and per
+/// CPU-second of the process, and the cost of one oxygen ADI cycle.
 ///
 /// Measured 2026-11-23 on the shared 2-core development machine (load ~2, so roughly one
 /// core free), release profile, `PEDISIM_PERF_MIN=1440`: 1 simulated day from 10^4 to
 /// 1.45e4 cells in 68 s (2880 mechanics steps of 0.5 min, 5.2e5 cell-steps/s; oxygen grid
-/// 64^3 with an ADI cycle of 25-36 ms every minute, about two thirds of the time).
+/// 64^3 with an ADI cycle of 25-36 ms every minute, about two thirds of the time). After
+/// the oxygen interval became the phenotype step (6 min) and the z sweep and neighbour
+/// filter were reworked (same day, load 4-9): 1 simulated hour at 10^4 cells in 1.05 s of
+/// CPU (1.15e6 cell-steps per CPU-second, 4.9e5 before); 10^5 cells (113^3 grid) for
+/// 240 min in 37.3 s of CPU, 73.8 s wall (1.26e6 per CPU-second). See
+/// `docs/performance.md`.
 #[test]
 #[ignore]
 fn throughput_ten_thousand_cells() {
@@ -27,10 +35,18 @@ fn throughput_ten_thousand_cells() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(10_000);
     let edge = 40.0 * (cells as f64).cbrt() + 400.0;
+    let env = |k: &str| std::env::var(k).ok().and_then(|s| s.parse::<f64>().ok());
+    let d = AgentParams::default();
     let params = AgentParams {
         domain_edge_um: (edge / 20.0).ceil() * 20.0,
         initial_cells: cells,
-        ..Default::default()
+        dt_mechanics_min: env("PEDISIM_PERF_DT_MECH").unwrap_or(d.dt_mechanics_min),
+        dt_diffusion_min: env("PEDISIM_PERF_DT_DIFF").unwrap_or(d.dt_diffusion_min),
+        oxygen_scheme: match std::env::var("PEDISIM_PERF_SCHEME").as_deref() {
+            Ok("lod") => OxygenScheme::Lod,
+            _ => OxygenScheme::QuasiSteady,
+        },
+        ..d
     };
     let t0 = Instant::now();
     let mut m = AgentModel::new(params, 1).unwrap();
