@@ -281,16 +281,16 @@ pub struct GrowthPlan {
 }
 
 /// Attributes recorded in the result (name, value).
-type Attrs = Vec<(String, AttrValue)>;
+pub(crate) type Attrs = Vec<(String, AttrValue)>;
 
-fn err(f: &Path, message: impl Into<String>) -> DriverError {
+pub(crate) fn err(f: &Path, message: impl Into<String>) -> DriverError {
     DriverError::Config {
         file: f.to_path_buf(),
         message: message.into(),
     }
 }
 
-fn positive(f: &Path, key: &str, v: f64, what: &str) -> Result<f64, DriverError> {
+pub(crate) fn positive(f: &Path, key: &str, v: f64, what: &str) -> Result<f64, DriverError> {
     if v.is_finite() && v > 0.0 {
         Ok(v)
     } else {
@@ -320,10 +320,15 @@ pub fn growth_plan_from_file(path: &Path, ov: &GrowthOverrides) -> Result<Growth
 pub fn growth_plan(config: GrowthConfig, config_path: &Path) -> Result<GrowthPlan, DriverError> {
     let f = config_path;
     if config.model.kind != "continuum" {
+        let hint = if config.model.kind == "agents" {
+            " (agent-based runs are started by pedisim grow from their own configuration; campaigns of them are not supported yet)"
+        } else {
+            ""
+        };
         return Err(err(
             f,
             format!(
-                "[model] kind = \"{}\": expected \"continuum\"",
+                "[model] kind = \"{}\": expected \"continuum\"{hint}",
                 config.model.kind
             ),
         ));
@@ -677,7 +682,7 @@ fn read_dose_map(
 }
 
 /// Builds the treatment courses on the model grid and the attributes that describe them.
-fn treatment_courses(
+pub(crate) fn treatment_courses(
     f: &Path,
     t: &TreatmentSection,
     phantom: &Phantom,

@@ -20,6 +20,7 @@ pub mod checkpoint;
 pub mod comm;
 pub mod config;
 pub mod growth;
+pub mod growth_agents;
 pub mod organ_dose;
 pub mod phantom_formats;
 pub mod phantoms;

@@ -18,12 +18,12 @@
 //! A growth result (docs/formats.md section 11, `format_name = "pedisim-growth"`) gets
 //! instead ([`growth_report`]):
 //!
-//! - [`GROWTH_CELLS_PNG`] (`growth_cells.png`): the number of tumour cells against time
-//!   on a logarithmic axis, with grey lines at the external-beam fractions and the
+//! - [`GROWTH_CELLS_PNG`] (`growth_cells.png`): the number of tumour cells (agent model:
+//!   live, apoptotic and necrotic cells) against time on a logarithmic axis, with grey lines at the external-beam fractions and the
 //!   radiopharmaceutical's administration;
 //! - [`GROWTH_RADIUS_PNG`] (`growth_radius.png`): the equivalent radius of the detectable
 //!   tumour against time, with the same markers;
-//! - `growth_snapshot_dayT.png` for every snapshot time T with cells: the three
+//! - `growth_snapshot_dayT.png` (continuum model only) for every snapshot time T with cells: the three
 //!   orthogonal slices of the cell density through the voxel of largest initial density,
 //!   over the tissues the tumour may invade (grey: the diffusion coefficient), with
 //!   contours at the detection threshold and at 80 % of the largest density.
@@ -325,6 +325,9 @@ fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> Result<(), DriverError> {
     })
 }
 
+/// One curve figure of a growth result: file name, named curves, y title, logarithmic y.
+type Figure<'a> = (&'a str, Vec<(&'a str, Vec<f64>)>, &'a str, bool);
+
 /// Writes the figures of a growth result (module documentation) into `out_dir` and
 /// returns their paths: the cell-number and radius curves, then one slice figure per
 /// snapshot with cells.
@@ -341,17 +344,12 @@ pub fn growth_report(file: &Path, out_dir: &Path) -> Result<Vec<PathBuf>, Driver
             format!("root attribute growth_format_version is \"{version}\"; this pedisim reads growth files of layout 1.x"),
         ));
     }
-    let dims = read_dims(file)?;
-    let voxel_mm = read_vec3(file, "voxel_size_mm")?;
-    let origin_mm = read_vec3(file, "origin_mm")?;
-    let axis_sign = read_vec3(file, "axis_sign")?;
     let name_of = file
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| file.display().to_string());
     let (t, _) = h5::read_f64_dataset(file, "/trajectory/time_day")?;
-    let (cells, _) = h5::read_f64_dataset(file, "/trajectory/total_cells")?;
-    let (radius, _) = h5::read_f64_dataset(file, "/trajectory/equivalent_radius_mm")?;
+    let agents = h5::read_attr_string(file, "/", "model")?.starts_with("agents");
     let mut markers =
         h5::read_attr_f64_array(file, "/", "external_fraction_times_day").unwrap_or_default();
     if let Ok(s) = h5::read_attr_f64(file, "/", "radiopharmaceutical_start_day") {
@@ -360,31 +358,58 @@ pub fn growth_report(file: &Path, out_dir: &Path) -> Result<Vec<PathBuf>, Driver
     std::fs::create_dir_all(out_dir)
         .map_err(|e| bad(out_dir, format!("cannot create the output directory: {e}")))?;
     let mut written = Vec::new();
-    let figures = [
-        (
-            GROWTH_CELLS_PNG,
-            "tumour cells",
-            cells,
-            "number of tumour cells",
-            true,
-        ),
-        (
-            GROWTH_RADIUS_PNG,
-            "equivalent radius",
-            radius,
-            "equivalent radius of the detectable tumour [mm]",
-            false,
-        ),
-    ];
-    for (png_name, series_name, y, y_title, log_y) in figures {
-        if log_y && !y.iter().any(|v| *v > 0.0) {
+    let read = |name: &str| h5::read_f64_dataset(file, name).map(|(v, _)| v);
+    let figures: Vec<Figure> = if agents {
+        vec![
+            (
+                GROWTH_CELLS_PNG,
+                vec![
+                    ("live", read("/trajectory/live_cells")?),
+                    ("apoptotic", read("/trajectory/apoptotic_cells")?),
+                    ("necrotic", read("/trajectory/necrotic_cells")?),
+                ],
+                "number of cells",
+                true,
+            ),
+            (
+                GROWTH_RADIUS_PNG,
+                vec![("radius", read("/trajectory/radius_um")?)],
+                "tumour radius sqrt(5/3) R_g [um]",
+                false,
+            ),
+        ]
+    } else {
+        vec![
+            (
+                GROWTH_CELLS_PNG,
+                vec![("tumour cells", read("/trajectory/total_cells")?)],
+                "number of tumour cells",
+                true,
+            ),
+            (
+                GROWTH_RADIUS_PNG,
+                vec![(
+                    "equivalent radius",
+                    read("/trajectory/equivalent_radius_mm")?,
+                )],
+                "equivalent radius of the detectable tumour [mm]",
+                false,
+            ),
+        ]
+    };
+    for (png_name, curves, y_title, log_y) in figures {
+        let series: Vec<pedisim_report::Series> = curves
+            .into_iter()
+            .filter(|(_, y)| !log_y || y.iter().any(|v| *v > 0.0))
+            .map(|(name, y)| pedisim_report::Series {
+                name: name.into(),
+                x: t.clone(),
+                y,
+            })
+            .collect();
+        if series.is_empty() {
             continue;
         }
-        let series = pedisim_report::Series {
-            name: series_name.into(),
-            x: t.clone(),
-            y,
-        };
         let opts = pedisim_report::SeriesOptions {
             title: format!("Tumour growth: {name_of}"),
             y_title: y_title.into(),
@@ -393,7 +418,7 @@ pub fn growth_report(file: &Path, out_dir: &Path) -> Result<Vec<PathBuf>, Driver
             ..Default::default()
         };
         let fig =
-            pedisim_report::series_plot(&[series], &opts).map_err(|e| bad(file, e.to_string()))?;
+            pedisim_report::series_plot(&series, &opts).map_err(|e| bad(file, e.to_string()))?;
         let path = out_dir.join(png_name);
         write_bytes_atomic(
             &path,
@@ -401,6 +426,13 @@ pub fn growth_report(file: &Path, out_dir: &Path) -> Result<Vec<PathBuf>, Driver
         )?;
         written.push(path);
     }
+    if agents {
+        return Ok(written);
+    }
+    let dims = read_dims(file)?;
+    let voxel_mm = read_vec3(file, "voxel_size_mm")?;
+    let origin_mm = read_vec3(file, "origin_mm")?;
+    let axis_sign = read_vec3(file, "axis_sign")?;
     // Snapshot slices through the voxel of largest initial density.
     let n = dims[0] * dims[1] * dims[2];
     let (snap_t, _) = h5::read_f64_dataset(file, "/snapshots/time_day")?;

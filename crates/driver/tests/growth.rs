@@ -383,3 +383,127 @@ fn bad_growth_configurations_are_rejected_naming_the_key() {
         "expected either times_day, or start_day and fractions",
     );
 }
+
+/// An agent-based configuration on the slab phantom with `extra` appended.
+fn agents_config(dir: &Path, extra: &str) -> std::path::PathBuf {
+    let text = format!(
+        r#"
+[model]
+kind = "agents"
+
+[phantom]
+kind = "slabs"
+lateral_mm = [24.0, 24.0]
+voxel_mm = [2.0, 2.0, 2.0]
+slabs = [
+    {{ name = "grey", material = "brain", thickness_mm = 10.0 }},
+    {{ name = "white", material = "brain", thickness_mm = 10.0 }},
+    {{ name = "bone", material = "cortical_bone", thickness_mm = 10.0 }},
+]
+
+[agents]
+end_day = 0.25
+snapshot_days = [0.0, 0.25]
+centre_mm = [0.0, 0.0, -8.0]
+
+[agents.parameters]
+initial_cells = 30
+domain_edge_um = 300.0
+oxygen_voxel_um = 30.0
+
+[output]
+path = "{out}"
+csv = "{csv}"
+{extra}
+"#,
+        out = dir.join("agents.h5").display(),
+        csv = dir.join("agents.csv").display(),
+    );
+    let p = dir.join("agents.toml");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+#[test]
+fn agent_runs_write_cells_oxygen_and_fractions_and_reject_what_they_cannot_do() {
+    use pedisim_driver::growth_agents::{agents_plan_from_file, model_kind, run_agents};
+    let dir = tempfile::tempdir().unwrap();
+    let beam = dose_file(
+        dir.path(),
+        "beam",
+        "kind = \"beam\"\nenergy_kev = 1250.0\nposition_mm = [0.0, 0.0, -40.0]\ndirection = [0.0, 0.0, 1.0]\nfield_mm = [16.0, 16.0]",
+    );
+    let fx = format!(
+        "[treatment]\nalpha_per_gy = 0.3\nalpha_beta_gy = 10.0\n[treatment.external]\ndose_file = \"{}\"\ndose_per_fraction_gy = 4.0\nreference_point_mm = [0.0, 0.0, -8.0]\ntimes_day = [0.125]\n",
+        beam.display()
+    );
+    let cfg = agents_config(dir.path(), &fx);
+    assert_eq!(model_kind(&cfg), "agents");
+    let run = |threads: usize| {
+        let plan = agents_plan_from_file(
+            &cfg,
+            &GrowthOverrides {
+                threads: Some(threads),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        run_agents(&plan, &mut |_, _| {}, &AtomicBool::new(false)).unwrap()
+    };
+    let a = run(1);
+    let file = dir.path().join("agents.h5");
+    let (ft, _) = h5::read_f64_dataset(&file, "/fractions/time_day").unwrap();
+    assert_eq!(ft, vec![0.125]);
+    let (killed, _) = h5::read_f64_dataset(&file, "/fractions/killed_cells").unwrap();
+    let (exposed, _) = h5::read_f64_dataset(&file, "/fractions/exposed_cells").unwrap();
+    // 4 Gy, alpha 0.3, beta 0.03: S = exp(-1.68) = 0.186; killed within 5 binomial sigma.
+    let p = 1.0 - (-1.68f64).exp();
+    let sigma = (exposed[0] * p * (1.0 - p)).sqrt();
+    assert!(
+        (killed[0] - exposed[0] * p).abs() < 5.0 * sigma,
+        "{killed:?} of {exposed:?}"
+    );
+    let (count, _) = h5::read_f64_dataset(&file, "/snapshots/cell_count").unwrap();
+    assert_eq!(count[0], 30.0);
+    let (x, _) = h5::read_f64_dataset(&file, "/cells/x_um").unwrap();
+    assert_eq!(x.len() as f64, count.iter().sum::<f64>());
+    let (_, oshape) = h5::read_f64_dataset(&file, "/snapshots/oxygen_mmhg").unwrap();
+    assert_eq!(oshape, vec![2, 10, 10]);
+    assert!(h5::read_attr_string(&file, "/", "model")
+        .unwrap()
+        .starts_with("agents"));
+    // Thread independence through the driver.
+    let b = run(2);
+    assert_eq!(a.trajectory, b.trajectory);
+    // Report: curves only.
+    let figs = pedisim_driver::report::report(&file, &dir.path().join("fig"), None).unwrap();
+    assert_eq!(figs.len(), 2);
+    // A decaying dose rate and an unknown parameter are refused, naming the key.
+    let base = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(
+        &cfg,
+        base.replace(
+            "oxygen_voxel_um = 30.0",
+            "oxygen_voxel_um = 30.0\ncycle_rate_per_hour = 1.0",
+        ),
+    )
+    .unwrap();
+    let e = agents_plan_from_file(&cfg, &GrowthOverrides::default())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.contains("[agents.parameters] cycle_rate_per_hour: unknown parameter"),
+        "{e}"
+    );
+    std::fs::write(
+        &cfg,
+        base.replace("[treatment.external]", "repair_half_time_h = 1.0\n[treatment.radiopharmaceutical]\ndose_file = \"x.h5\"\nstart_day = 0.0\nactivity_mbq = 1.0\neffective_half_life_h = 10.0\n[treatment.external]"),
+    )
+    .unwrap();
+    let e = agents_plan_from_file(&cfg, &GrowthOverrides::default())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("external-beam fractions only"), "{e}");
+}

@@ -450,6 +450,9 @@ fn real_main() -> Result<()> {
                 seed,
                 output,
             };
+            if pedisim_driver::growth_agents::model_kind(&config) == "agents" {
+                return grow_agents(&config, &ov, quiet);
+            }
             let plan = growth_plan_from_file(&config, &ov)?;
             let cancel = cancel_on_interrupt(Some(
                 "stopping at the next output time without writing; press Ctrl-C again to exit now",
@@ -1231,6 +1234,62 @@ fn slurm(a: SlurmArgs) -> Result<()> {
 /// Runs `work` with a progress callback `(done, total)`: nothing when `quiet`, a progress
 /// bar counting `unit` (e.g. "histories") on a terminal, and otherwise (batch jobs) a log
 /// line every 10 %.
+/// `pedisim grow` with the agent-based model.
+fn grow_agents(
+    config: &std::path::Path,
+    ov: &pedisim_driver::growth::GrowthOverrides,
+    quiet: bool,
+) -> Result<()> {
+    use pedisim_driver::growth_agents::{agents_plan_from_file, run_agents};
+    let plan = agents_plan_from_file(config, ov)?;
+    let cancel = cancel_on_interrupt(Some(
+        "stopping at the next output time without writing; press Ctrl-C again to exit now",
+    ))?;
+    let end = plan.end_min / 1440.0;
+    if !quiet {
+        eprintln!(
+            "pedisim {}: tumour growth (agents) to day {end}: {} initial cells in a box of {} um, {} fraction(s), output {}",
+            pedisim_core::PEDISIM_VERSION,
+            plan.params.initial_cells,
+            plan.params.domain_edge_um,
+            plan.fractions.as_ref().map_or(0, |f| f.0.len()),
+            plan.output.display()
+        );
+    }
+    let total = (end * 100.0).round().max(1.0) as u64;
+    let outcome = with_progress(quiet, total, "day/100", |progress| {
+        run_agents(
+            &plan,
+            &mut |t, _| progress((t * 100.0).round() as u64, total),
+            &cancel,
+        )
+    });
+    let outcome = match outcome {
+        Err(e) if e.is_cancelled() => {
+            eprintln!("pedisim: interrupted; nothing written");
+            std::process::exit(75);
+        }
+        r => r?,
+    };
+    if !quiet {
+        if let Some(r) = outcome.trajectory.last() {
+            eprintln!(
+                "pedisim: day {end}: {} live, {} apoptotic, {} necrotic cells, radius {:.1} um, hypoxic fraction {:.3}; {:.2} s on {} threads ({:.3e} cell-steps/s); wrote {}",
+                r.live,
+                r.apoptotic,
+                r.necrotic,
+                r.radius_um,
+                r.hypoxic_fraction,
+                outcome.wall_seconds,
+                outcome.threads,
+                outcome.cell_steps_per_second,
+                outcome.output.display()
+            );
+        }
+    }
+    Ok(())
+}
+
 fn with_progress<R>(
     quiet: bool,
     total: u64,
