@@ -1,5 +1,9 @@
-//! Running a campaign: every run of an expanded [`CampaignSpec`], its dose file, and the
-//! campaign index `campaign.h5` (layout in `docs/formats.md`).
+//! Running a campaign: every run of an expanded [`CampaignSpec`], its dose file (or
+//! growth result), and the campaign index `campaign.h5` (layout in `docs/formats.md`).
+//!
+//! A growth campaign ([`CampaignKind::Growth`]) runs `pedisim grow` runs the same way:
+//! whole runs, over ranks or one after another; its index also holds the trajectories of
+//! the done runs, `/trajectories` (`docs/campaign.md`, "Growth campaigns").
 //!
 //! **Never lose or redo finished work.** A run's dose file is written atomically by
 //! [`crate::execute`]; at start-up every run whose file exists and *verifies* (it opens,
@@ -17,14 +21,15 @@
 
 use crate::campaign_spec::Distribute;
 use crate::campaign_spec::{
-    campaign_fingerprint, fnv1a, result_toml, run_fingerprint, CampaignSpec, ExpandedRun,
-    FNV_OFFSET,
+    campaign_fingerprint, fnv1a, growth_result_toml, result_toml, run_fingerprint, AnyRunConfig,
+    CampaignKind, CampaignSpec, ExpandedRun, FNV_OFFSET,
 };
 use crate::comm::Comm;
 use crate::config::RunConfig;
+use crate::growth::{growth_plan, run_growth, GrowthConfig, GROWTH_FORMAT_NAME};
 use crate::plan::{plan, Plan};
 use crate::{execute_on, pilot_cost, DriverError, RunCost};
-use pedisim_io::h5::{self, AttrValue, CampaignRunRow};
+use pedisim_io::h5::{self, AttrValue, CampaignRunRow, Column, ColumnValues, Matrix, TableGroup};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -55,7 +60,11 @@ pub struct CampaignReport {
 pub fn validate_runs(spec: &CampaignSpec, runs: &[ExpandedRun]) -> Result<(), DriverError> {
     let mut errors = Vec::new();
     for r in runs {
-        if let Err(e) = plan(r.config.clone(), &spec.base) {
+        let checked = match &r.config {
+            AnyRunConfig::Dose(c) => plan(c.clone(), &spec.base).map(|_| ()),
+            AnyRunConfig::Growth(g) => growth_plan(g.clone(), &spec.base).map(|_| ()),
+        };
+        if let Err(e) = checked {
             errors.push(format!("  {} ({}): {e}", r.id, r.label));
         }
     }
@@ -76,7 +85,9 @@ pub fn validate_runs(spec: &CampaignSpec, runs: &[ExpandedRun]) -> Result<(), Dr
 
 /// Estimated cost of every run, from one pilot ([`pilot_cost`]) per distinct configuration
 /// (runs that differ only in seed, histories, threads or output share a pilot), in run
-/// order. `log` hears about each pilot.
+/// order. For a growth campaign, `histories` is the run's time steps and the pilot is a
+/// few time steps of the run (see `growth_pilot_config`), one per distinct grid, scheme
+/// and time step. `log` hears about each pilot.
 pub fn estimate_costs(
     spec: &CampaignSpec,
     runs: &[ExpandedRun],
@@ -85,21 +96,43 @@ pub fn estimate_costs(
     let mut seen: std::collections::HashMap<String, RunCost> = Default::default();
     let mut out = Vec::with_capacity(runs.len());
     for r in runs {
-        let mut key = r.config.clone();
+        let config = match &r.config {
+            AnyRunConfig::Dose(c) => c,
+            AnyRunConfig::Growth(g) => {
+                let steps = r.config.work_units();
+                let pilot = growth_pilot_config(g);
+                let key = growth_pilot_key(g);
+                let cost = match seen.get(&key) {
+                    Some(c) => RunCost {
+                        histories: steps,
+                        ..*c
+                    },
+                    None => {
+                        log(&format!("pilot of {} ({})", r.id, r.label));
+                        let c = growth_pilot_cost(spec, &pilot)?;
+                        seen.insert(key, c);
+                        RunCost {
+                            histories: steps,
+                            ..c
+                        }
+                    }
+                };
+                out.push(cost);
+                continue;
+            }
+        };
+        let mut key = config.clone();
         key.run.threads = 0;
         key.run.seed = 0;
         key.run.histories = 0;
         key.output = Default::default();
         let key = key.to_toml();
-        let histories = {
-            let b = r.config.run.batches.max(1);
-            r.config.run.histories.div_ceil(b) * b
-        };
+        let histories = r.config.work_units();
         let cost = match seen.get(&key) {
             Some(c) => RunCost { histories, ..*c },
             None => {
                 log(&format!("pilot of {} ({})", r.id, r.label));
-                let c = pilot_cost(&plan(r.config.clone(), &spec.base)?)?;
+                let c = pilot_cost(&plan(config.clone(), &spec.base)?)?;
                 seen.insert(key, c);
                 RunCost { histories, ..c }
             }
@@ -109,14 +142,88 @@ pub fn estimate_costs(
     Ok(out)
 }
 
-/// A plain-text dry-run report: one line per run (id, histories, estimated core-seconds,
-/// label) and totals: histories, core-hours, and the longest run (the floor of the wall
-/// time however many cores run the campaign).
+/// Time steps of the pilot of a growth run ([`estimate_costs`]).
+pub const GROWTH_PILOT_STEPS: u64 = 5;
+
+/// The configuration of the pilot of growth run `g`: the same model, grid and initial
+/// tumour, on one thread, for [`GROWTH_PILOT_STEPS`] time steps (fewer if the run has
+/// fewer) with a trajectory row at every step, the default snapshots (start and end),
+/// no treatment (its cost per step is small; a dose file is still read by the run's own
+/// validation) and no CSV. Runs with the same [`growth_pilot_key`] share one.
+fn growth_pilot_config(g: &GrowthConfig) -> GrowthConfig {
+    let mut p = g.clone();
+    let steps = crate::campaign_spec::growth_time_steps(g).clamp(1, GROWTH_PILOT_STEPS);
+    p.run.threads = 1;
+    p.run.seed = 0;
+    if let Some(c) = p.continuum.as_mut() {
+        c.end_day = c.dt_day * steps as f64;
+        c.output_interval_day = None;
+        c.snapshot_days = None;
+    }
+    p.treatment = None;
+    p.output = Default::default();
+    p
+}
+
+/// What the cost of a growth time step depends on: the grid (phantom, materials,
+/// refinement), the scheme and the time step. Runs that agree in these share a pilot
+/// (the sampled model parameters of a sweep do not change the cost of a step).
+fn growth_pilot_key(g: &GrowthConfig) -> String {
+    let c = g.continuum.as_ref();
+    format!(
+        "{}\n{}\n{:?} {:?} {:?}",
+        toml::to_string(&g.phantom).unwrap_or_default(),
+        toml::to_string(&g.materials).unwrap_or_default(),
+        c.map(|c| c.refine),
+        c.map(|c| c.scheme.clone()),
+        c.map(|c| c.dt_day.to_bits()),
+    )
+}
+
+/// Runs the pilot `pilot` of a growth run into a temporary file (removed) and returns its
+/// cost: set-up (validation, phantom, writing the result) and seconds per time step on one
+/// core. `histories` of the result is the pilot's steps; the caller sets the run's.
+fn growth_pilot_cost(spec: &CampaignSpec, pilot: &GrowthConfig) -> Result<RunCost, DriverError> {
+    let steps = crate::campaign_spec::growth_time_steps(pilot).max(1);
+    let dir = std::env::temp_dir().join(format!(
+        "pedisim-growth-pilot-{}-{}",
+        std::process::id(),
+        fnv1a(FNV_OFFSET, growth_result_toml(pilot).as_bytes())
+    ));
+    std::fs::create_dir_all(&dir).map_err(|e| {
+        DriverError::Other(format!("cannot create directory {}: {e}", dir.display()))
+    })?;
+    let mut config = pilot.clone();
+    config.output.path = dir.join("pilot.h5");
+    let t0 = Instant::now();
+    let result = growth_plan(config, &spec.base)
+        .and_then(|p| run_growth(&p, &mut |_, _| {}, &AtomicBool::new(false)));
+    let total = t0.elapsed().as_secs_f64();
+    let _ = std::fs::remove_dir_all(&dir);
+    let outcome = result?;
+    let stepping = outcome.wall_seconds.min(total);
+    Ok(RunCost {
+        setup_seconds: total - stepping,
+        seconds_per_history: stepping / steps as f64,
+        histories: steps,
+    })
+}
+
+/// A plain-text dry-run report: one line per run (id, histories or, for a growth
+/// campaign, time steps, estimated core-seconds, label) and totals: histories (or time
+/// steps), core-hours, and the longest run (the floor of the wall time however many cores
+/// run the campaign).
 pub fn dry_run_report(runs: &[ExpandedRun], costs: &[RunCost]) -> String {
+    let growth = runs
+        .first()
+        .is_some_and(|r| r.config.kind() == CampaignKind::Growth);
+    let unit = if growth { "time steps" } else { "histories" };
     let id_w = runs.iter().map(|r| r.id.len()).max().unwrap_or(9);
     let mut out = format!(
         "{:<id_w$}  {:>12}  {:>10}  label\n",
-        "run", "histories", "core-s"
+        "run",
+        if growth { "steps" } else { "histories" },
+        "core-s"
     );
     for (r, c) in runs.iter().zip(costs) {
         out.push_str(&format!(
@@ -130,24 +237,36 @@ pub fn dry_run_report(runs: &[ExpandedRun], costs: &[RunCost]) -> String {
     let total: f64 = costs.iter().map(|c| c.core_seconds()).sum();
     let longest = costs.iter().map(|c| c.core_seconds()).fold(0.0, f64::max);
     let histories: u64 = costs.iter().map(|c| c.histories).sum();
+    let pilot = if growth {
+        format!("{GROWTH_PILOT_STEPS} time steps per distinct grid")
+    } else {
+        format!(
+            "{} histories per distinct configuration",
+            crate::PILOT_HISTORIES
+        )
+    };
     out.push_str(&format!(
-        "{} run{}, {} histories, estimated {:.3} core-hours in total ({:.1} core-s), longest run {:.1} core-s (from one pilot of up to {} histories per distinct configuration on one core)\n",
+        "{} run{}, {} {unit}, estimated {:.3} core-hours in total ({:.1} core-s), longest run {:.1} core-s (from one pilot of up to {pilot} on one core)\n",
         runs.len(),
         if runs.len() == 1 { "" } else { "s" },
         histories,
         total / 3600.0,
         total,
         longest,
-        crate::PILOT_HISTORIES
     ));
     out
 }
 
-/// True if `run`'s dose file exists and is the complete result of exactly this run.
+/// True if `run`'s dose file (or growth result) exists and is the complete result of
+/// exactly this run.
 pub fn verify_run_file(run: &ExpandedRun, path: &Path) -> bool {
     if !path.is_file() {
         return false;
     }
+    let config = match &run.config {
+        AnyRunConfig::Dose(c) => c,
+        AnyRunConfig::Growth(g) => return verify_growth_file(g, path).is_some(),
+    };
     let ok = || -> Option<bool> {
         let v = h5::read_attr_string(path, "/", "format_version").ok()?;
         // Layouts before 1.3 come from versions without electron transport, whose results
@@ -159,17 +278,104 @@ pub fn verify_run_file(run: &ExpandedRun, path: &Path) -> bool {
         let text = h5::read_attr_string(path, "/", "config_toml").ok()?;
         let stored: RunConfig = toml::from_str(&text).ok()?;
         let histories = h5::read_attr_u64(path, "/", "histories").ok()?;
-        let expected = run
-            .config
-            .run
-            .histories
-            .div_ceil(run.config.run.batches.max(1))
-            * run.config.run.batches.max(1);
+        let expected = run.config.work_units();
         // The dose map must be readable in full.
         h5::read_f64_dataset(path, "dose/dose_gy").ok()?;
-        Some(result_toml(&stored) == result_toml(&run.config) && histories == expected)
+        Some(result_toml(&stored) == result_toml(config) && histories == expected)
     };
     ok().unwrap_or(false)
+}
+
+/// The trajectory of a growth result (`/trajectory` of growth layout 1.x): one value per
+/// output time in each column.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Trajectory {
+    /// Output times \[day\].
+    pub time_day: Vec<f64>,
+    /// Tumour cells \[cells\].
+    pub total_cells: Vec<f64>,
+    /// Volume at or above the detection threshold \[mm3\].
+    pub detectable_volume_mm3: Vec<f64>,
+    /// Radius of the sphere of the detectable volume \[mm\].
+    pub equivalent_radius_mm: Vec<f64>,
+    /// Largest density \[cells/mm3\].
+    pub max_density_cells_per_mm3: Vec<f64>,
+}
+
+/// Names of the trajectory columns, in the order of [`Trajectory::columns`].
+pub const TRAJECTORY_COLUMNS: [&str; 5] = [
+    "time_day",
+    "total_cells",
+    "detectable_volume_mm3",
+    "equivalent_radius_mm",
+    "max_density_cells_per_mm3",
+];
+
+impl Trajectory {
+    /// Reads `/trajectory` of a growth result in full; `None` if a column is missing or
+    /// unreadable, or the columns differ in length, or there is no row.
+    pub fn read(path: &Path) -> Option<Trajectory> {
+        let col = |name: &str| {
+            h5::read_f64_dataset(path, &format!("/trajectory/{name}"))
+                .ok()
+                .filter(|(_, shape)| shape.len() == 1)
+                .map(|(v, _)| v)
+        };
+        let t = Trajectory {
+            time_day: col("time_day")?,
+            total_cells: col("total_cells")?,
+            detectable_volume_mm3: col("detectable_volume_mm3")?,
+            equivalent_radius_mm: col("equivalent_radius_mm")?,
+            max_density_cells_per_mm3: col("max_density_cells_per_mm3")?,
+        };
+        let n = t.time_day.len();
+        (n > 0 && t.columns().iter().all(|c| c.len() == n)).then_some(t)
+    }
+
+    /// The columns in the order of [`TRAJECTORY_COLUMNS`].
+    pub fn columns(&self) -> [&Vec<f64>; 5] {
+        [
+            &self.time_day,
+            &self.total_cells,
+            &self.detectable_volume_mm3,
+            &self.equivalent_radius_mm,
+            &self.max_density_cells_per_mm3,
+        ]
+    }
+
+    /// Number of output times.
+    pub fn len(&self) -> usize {
+        self.time_day.len()
+    }
+
+    /// True without output times.
+    pub fn is_empty(&self) -> bool {
+        self.time_day.is_empty()
+    }
+}
+
+/// The trajectory of a growth result if the file is the complete result of exactly the
+/// growth run `config`: it opens, its `format_name` is `pedisim-growth` and its
+/// `growth_format_version` of major version 1, its stored `config_toml` equals the run's
+/// up to threads and output paths ([`growth_result_toml`]), its trajectory reads in full,
+/// and the run's CSV file, if it asks for one, exists.
+fn verify_growth_file(config: &GrowthConfig, path: &Path) -> Option<Trajectory> {
+    if h5::read_attr_string(path, "/", "format_name").ok()? != GROWTH_FORMAT_NAME {
+        return None;
+    }
+    let v = h5::read_attr_string(path, "/", "growth_format_version").ok()?;
+    if v.split_once('.')?.0 != "1" {
+        return None;
+    }
+    let text = h5::read_attr_string(path, "/", "config_toml").ok()?;
+    let stored: GrowthConfig = toml::from_str(&text).ok()?;
+    if growth_result_toml(&stored) != growth_result_toml(config) {
+        return None;
+    }
+    if config.output.csv.as_ref().is_some_and(|c| !c.is_file()) {
+        return None;
+    }
+    Trajectory::read(path)
 }
 
 /// FNV-1a 64-bit digest of a file's bytes, as 16 hex digits.
@@ -303,7 +509,8 @@ fn failure_note(spec: &CampaignSpec, id: &str) -> PathBuf {
 }
 
 /// Runs `run` on the ranks of `comm` (all of them take part) and records its outcome:
-/// a failure note for a failed run (removed again when it succeeds).
+/// a failure note for a failed run (removed again when it succeeds). `progress(done,
+/// total)` hears histories of a dose run, simulated days of a growth run.
 fn attempt(
     spec: &CampaignSpec,
     run: &ExpandedRun,
@@ -312,24 +519,54 @@ fn attempt(
     progress: &mut dyn FnMut(u64, u64),
     cancel: &AtomicBool,
 ) -> RunResult {
-    let mut config = run.config.clone();
-    if let Some(t) = threads {
-        config.run.threads = t;
-    }
     let note = failure_note(spec, &run.id);
-    let result = plan(config, &spec.base)
-        .and_then(|p: Plan| execute_on(&p, comm, progress, cancel))
-        .and_then(|outcome| {
-            if comm.rank() == 0 {
-                Ok((
-                    outcome.histories,
-                    outcome.wall_seconds,
-                    checksum_u64(&outcome.output)?,
+    let result = match &run.config {
+        AnyRunConfig::Dose(c) => {
+            let mut config = c.clone();
+            if let Some(t) = threads {
+                config.run.threads = t;
+            }
+            plan(config, &spec.base)
+                .and_then(|p: Plan| execute_on(&p, comm, progress, cancel))
+                .and_then(|outcome| {
+                    if comm.rank() == 0 {
+                        Ok((
+                            outcome.histories,
+                            outcome.wall_seconds,
+                            checksum_u64(&outcome.output)?,
+                        ))
+                    } else {
+                        Ok((outcome.histories, outcome.wall_seconds, 0))
+                    }
+                })
+        }
+        AnyRunConfig::Growth(g) => {
+            let mut config = g.clone();
+            if let Some(t) = threads {
+                config.run.threads = t;
+            }
+            let steps = run.config.work_units();
+            if comm.size() > 1 {
+                // Load refuses distribute = "histories" for growth campaigns.
+                Err(DriverError::Other(
+                    "a growth run cannot be split over MPI ranks (distribute = \"runs\" only)"
+                        .into(),
                 ))
             } else {
-                Ok((outcome.histories, outcome.wall_seconds, 0))
+                growth_plan(config, &spec.base)
+                    .and_then(|p| {
+                        run_growth(
+                            &p,
+                            &mut |t, end| progress(t.round() as u64, end.round() as u64),
+                            cancel,
+                        )
+                    })
+                    .and_then(|outcome| {
+                        Ok((steps, outcome.wall_seconds, checksum_u64(&outcome.output)?))
+                    })
             }
-        });
+        }
+    };
     match result {
         Ok((histories, wall_seconds, checksum)) => {
             if comm.rank() == 0 {
@@ -427,6 +664,8 @@ struct Ledger<'a> {
     index: PathBuf,
     write: bool,
     rows: Vec<CampaignRunRow>,
+    /// Trajectories of the done runs of a growth campaign (empty for a dose campaign).
+    trajectories: Vec<Option<Trajectory>>,
     report: CampaignReport,
     total: usize,
     histories: u64,
@@ -496,6 +735,9 @@ impl Ledger<'_> {
                 wall_seconds,
                 checksum,
             } => {
+                if self.write && self.spec.kind == CampaignKind::Growth {
+                    self.trajectories[k] = Trajectory::read(&self.spec.output_path(&id));
+                }
                 let row = &mut self.rows[k];
                 row.status = "done".into();
                 row.histories = histories;
@@ -528,7 +770,13 @@ impl Ledger<'_> {
             }
         }
         if self.write {
-            write_index(self.spec, &self.fingerprint, &self.index, &self.rows)?;
+            write_index(
+                self.spec,
+                &self.fingerprint,
+                &self.index,
+                &self.rows,
+                &self.trajectories,
+            )?;
         }
         event(&self.progress());
         event(&CampaignEvent::Line(self.status_line()));
@@ -616,6 +864,7 @@ pub fn run_campaign(
         index: index.clone(),
         write: root && share == Share::All,
         rows: initial_rows(spec, runs),
+        trajectories: vec![None; runs.len()],
         report: CampaignReport {
             index,
             runs: mine.iter().filter(|&&m| m).count(),
@@ -632,8 +881,11 @@ pub fn run_campaign(
     let mut done = vec![0u64; runs.len()];
     if root {
         for (k, r) in runs.iter().enumerate() {
-            if mine[k] && mark_if_done(spec, r, &mut ledger.rows[k])? {
-                done[k] = 1;
+            if mine[k] {
+                if let Some(t) = mark_if_done(spec, r, &mut ledger.rows[k])? {
+                    done[k] = 1;
+                    ledger.trajectories[k] = t;
+                }
             }
         }
     }
@@ -646,7 +898,13 @@ pub fn run_campaign(
         )));
     }
     if ledger.write {
-        write_index(spec, &ledger.fingerprint, &ledger.index, &ledger.rows)?;
+        write_index(
+            spec,
+            &ledger.fingerprint,
+            &ledger.index,
+            &ledger.rows,
+            &ledger.trajectories,
+        )?;
     }
     if root {
         event(&ledger.progress());
@@ -677,6 +935,10 @@ pub fn run_campaign(
             }
             let started = Instant::now();
             let id = &runs[k].id;
+            let unit = match spec.kind {
+                CampaignKind::Dose => "histories",
+                CampaignKind::Growth => "days",
+            };
             let result = attempt(
                 spec,
                 &runs[k],
@@ -684,7 +946,7 @@ pub fn run_campaign(
                 threads,
                 &mut |done, total| {
                     if root {
-                        ledger.heartbeat(event, &|| format!("{id}: {done} of {total} histories"));
+                        ledger.heartbeat(event, &|| format!("{id}: {done} of {total} {unit}"));
                     }
                 },
                 cancel,
@@ -700,7 +962,13 @@ pub fn run_campaign(
         }
     }
     if ledger.write {
-        write_index(spec, &ledger.fingerprint, &ledger.index, &ledger.rows)?;
+        write_index(
+            spec,
+            &ledger.fingerprint,
+            &ledger.index,
+            &ledger.rows,
+            &ledger.trajectories,
+        )?;
     }
     let mut interrupted = [ledger.report.interrupted as u64];
     comm.broadcast_from_root(&mut interrupted);
@@ -725,21 +993,37 @@ fn initial_rows(spec: &CampaignSpec, runs: &[ExpandedRun]) -> Vec<CampaignRunRow
         .collect()
 }
 
-/// Marks `row` done if the run's file is complete and verified; returns whether it is.
+/// Marks `row` done if the run's file is complete and verified; returns `None` if it is
+/// not, else `Some` of the trajectory of a growth run (`Some(None)` for a dose run).
 fn mark_if_done(
     spec: &CampaignSpec,
     run: &ExpandedRun,
     row: &mut CampaignRunRow,
-) -> Result<bool, DriverError> {
+) -> Result<Option<Option<Trajectory>>, DriverError> {
     let path = spec.output_path(&run.id);
-    if !verify_run_file(run, &path) {
-        return Ok(false);
-    }
+    let trajectory = match &run.config {
+        AnyRunConfig::Dose(_) => {
+            if !verify_run_file(run, &path) {
+                return Ok(None);
+            }
+            row.histories = h5::read_attr_u64(&path, "/", "histories").unwrap_or(0);
+            None
+        }
+        AnyRunConfig::Growth(g) => {
+            if !path.is_file() {
+                return Ok(None);
+            }
+            let Some(t) = verify_growth_file(g, &path) else {
+                return Ok(None);
+            };
+            row.histories = run.config.work_units();
+            Some(t)
+        }
+    };
     row.status = "done".into();
-    row.histories = h5::read_attr_u64(&path, "/", "histories").unwrap_or(0);
     row.wall_seconds = h5::read_attr_f64(&path, "/", "wall_seconds").unwrap_or(f64::NAN);
     row.checksum = file_checksum(&path)?;
-    Ok(true)
+    Ok(Some(trajectory))
 }
 
 /// Rebuilds `campaign.h5` from the run files alone (after a job array, or to check a
@@ -752,6 +1036,7 @@ pub fn merge_index(
     let fingerprint = campaign_fingerprint(runs);
     claim_directory(spec, &fingerprint)?;
     let mut rows = initial_rows(spec, runs);
+    let mut trajectories = vec![None; runs.len()];
     let mut report = CampaignReport {
         index: spec.output_dir.join(INDEX_FILE),
         runs: runs.len(),
@@ -761,7 +1046,8 @@ pub fn merge_index(
         interrupted: false,
     };
     for (k, r) in runs.iter().enumerate() {
-        if mark_if_done(spec, r, &mut rows[k])? {
+        if let Some(t) = mark_if_done(spec, r, &mut rows[k])? {
+            trajectories[k] = t;
             report.skipped += 1;
         } else if let Ok(e) = std::fs::read_to_string(failure_note(spec, &r.id)) {
             rows[k].status = "failed".into();
@@ -769,7 +1055,7 @@ pub fn merge_index(
             report.failed += 1;
         }
     }
-    write_index(spec, &fingerprint, &report.index, &rows)?;
+    write_index(spec, &fingerprint, &report.index, &rows, &trajectories)?;
     Ok(report)
 }
 
@@ -793,7 +1079,12 @@ fn deal_runs(
 ) -> Result<(), DriverError> {
     use crate::comm::tag;
     // Longest first (stable: equal runs keep the campaign order).
-    pending.sort_by_key(|&k| std::cmp::Reverse(runs[k].config.run.histories));
+    pending.sort_by_key(|&k| {
+        std::cmp::Reverse(match &runs[k].config {
+            AnyRunConfig::Dose(c) => c.run.histories,
+            AnyRunConfig::Growth(_) => runs[k].config.work_units(),
+        })
+    });
     let mut queue: std::collections::VecDeque<usize> = pending.into();
     let size = comm.size();
     let mut busy: Vec<Option<(usize, Instant)>> = vec![None; size];
@@ -937,8 +1228,13 @@ fn write_index(
     fingerprint: &str,
     index: &Path,
     rows: &[CampaignRunRow],
+    trajectories: &[Option<Trajectory>],
 ) -> Result<(), DriverError> {
     let attrs: Vec<(String, AttrValue)> = vec![
+        (
+            "campaign_kind".into(),
+            AttrValue::Str(spec.kind.name().into()),
+        ),
         ("campaign_name".into(), AttrValue::Str(spec.name.clone())),
         (
             "campaign_fingerprint".into(),
@@ -970,7 +1266,78 @@ fn write_index(
             AttrValue::U64(rows.iter().filter(|r| r.status == "failed").count() as u64),
         ),
     ];
-    Ok(h5::write_campaign_index(index, &attrs, rows)?)
+    if spec.kind == CampaignKind::Dose {
+        return Ok(h5::write_campaign_index(index, &attrs, rows)?);
+    }
+    // Growth: /trajectories, one row per run, NaN-padded to the longest trajectory.
+    let width = trajectories
+        .iter()
+        .flatten()
+        .map(Trajectory::len)
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let lengths: Vec<u64> = trajectories
+        .iter()
+        .map(|t| t.as_ref().map_or(0, |t| t.len() as u64))
+        .collect();
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let padded: Vec<Vec<f64>> = (0..TRAJECTORY_COLUMNS.len())
+        .map(|c| {
+            let mut m = vec![f64::NAN; rows.len() * width];
+            for (i, t) in trajectories.iter().enumerate() {
+                if let Some(t) = t {
+                    let col = t.columns()[c];
+                    m[i * width..i * width + col.len()].copy_from_slice(col);
+                }
+            }
+            m
+        })
+        .collect();
+    let groups = [TableGroup {
+        name: "trajectories",
+        description: "trajectories of the done growth runs: 2-D datasets [run, output time] in \
+                      the order of /runs, NaN-padded after each run's length",
+        columns: vec![
+            Column {
+                name: "id",
+                values: ColumnValues::Str(&ids),
+                units: "text",
+                description: "run identifier of each row (as /runs/id)",
+            },
+            Column {
+                name: "length",
+                values: ColumnValues::U64(&lengths),
+                units: "1",
+                description: "output times stored for each run (0 unless done)",
+            },
+        ],
+    }];
+    const UNITS: [&str; 5] = ["day", "cells", "mm3", "mm", "cells/mm3"];
+    const WHAT: [&str; 5] = [
+        "time of each output row from the start of the run: [run, output time]",
+        "number of tumour cells: [run, output time]",
+        "volume where the density is at least the detection threshold: [run, output time]",
+        "radius of the sphere of the detectable volume: [run, output time]",
+        "largest density: [run, output time]",
+    ];
+    let matrices: Vec<(&str, Matrix)> = (0..TRAJECTORY_COLUMNS.len())
+        .map(|c| {
+            (
+                "trajectories",
+                Matrix {
+                    name: TRAJECTORY_COLUMNS[c],
+                    values: &padded[c],
+                    shape: [rows.len(), width],
+                    units: UNITS[c],
+                    description: WHAT[c],
+                },
+            )
+        })
+        .collect();
+    Ok(h5::write_campaign_index_with(
+        index, &attrs, rows, &groups, &matrices,
+    )?)
 }
 
 #[cfg(test)]

@@ -5,7 +5,13 @@
 //! `[[variant]]` points in which several keys change together, and `[latin_hypercube]`
 //! samples of continuous parameters. [`CampaignSpec::load`] reads and validates the file;
 //! [`CampaignSpec::expand`] turns it into the list of [`ExpandedRun`]s, each with its own
-//! complete [`RunConfig`] whose outputs go to `<output_dir>/runs/<id>.h5`.
+//! complete configuration whose outputs go to `<output_dir>/runs/<id>.h5`.
+//!
+//! The base is a dose run configuration ([`RunConfig`], `pedisim run`) or a tumour-growth
+//! configuration ([`GrowthConfig`], `pedisim grow`): [`CampaignKind`], from `[campaign]
+//! kind`, or by default from the base file's content (a growth configuration has a
+//! `[model]` table). Every run of a campaign is of the campaign's kind
+//! ([`AnyRunConfig`]).
 //!
 //! Expansion order: variants outermost (in file order), then the `[axes]` keys in sorted
 //! key order (the last varying fastest), then the Latin-hypercube samples innermost.
@@ -19,12 +25,15 @@
 //! print!("{}", dry_run_report(&runs, &costs));
 //! for run in runs {
 //!     // Relative input paths in the run keep resolving against the base config's directory.
-//!     let plan = pedisim_driver::plan::plan(run.config, &spec.base).unwrap();
-//!     # let _ = plan;
+//!     if let Some(config) = run.config.dose() {
+//!         let plan = pedisim_driver::plan::plan(config.clone(), &spec.base).unwrap();
+//!         # let _ = plan;
+//!     }
 //! }
 //! ```
 
 use crate::config::{load_toml, RunConfig};
+use crate::growth::GrowthConfig;
 use crate::DriverError;
 use pedisim_core::rng::{domain, StreamRng};
 use serde::Deserialize;
@@ -37,6 +46,98 @@ pub const MAX_RUNS: usize = 1_000_000;
 
 /// Sections of the run config whose keys a campaign may vary.
 pub const VARIABLE_SECTIONS: [&str; 4] = ["run", "phantom", "source", "physics"];
+
+/// Sections of a growth configuration whose keys a growth campaign may vary.
+pub const GROWTH_VARIABLE_SECTIONS: [&str; 4] = ["run", "phantom", "continuum", "treatment"];
+
+/// What the runs of a campaign are: `[campaign] kind`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CampaignKind {
+    /// Dose runs (`pedisim run`): the base is a run configuration.
+    #[default]
+    Dose,
+    /// Tumour-growth runs (`pedisim grow`): the base is a growth configuration.
+    Growth,
+}
+
+impl CampaignKind {
+    /// `"dose"` or `"growth"`, as in the campaign file and the index.
+    pub fn name(self) -> &'static str {
+        match self {
+            CampaignKind::Dose => "dose",
+            CampaignKind::Growth => "growth",
+        }
+    }
+}
+
+/// The complete configuration of one run: a dose run or a growth run.
+#[derive(Clone, Debug)]
+pub enum AnyRunConfig {
+    /// A dose run, for [`crate::plan::plan`].
+    Dose(RunConfig),
+    /// A growth run, for [`crate::growth::growth_plan`].
+    Growth(GrowthConfig),
+}
+
+impl AnyRunConfig {
+    /// The campaign kind of this configuration.
+    pub fn kind(&self) -> CampaignKind {
+        match self {
+            AnyRunConfig::Dose(_) => CampaignKind::Dose,
+            AnyRunConfig::Growth(_) => CampaignKind::Growth,
+        }
+    }
+
+    /// The dose run configuration, if this is one.
+    pub fn dose(&self) -> Option<&RunConfig> {
+        match self {
+            AnyRunConfig::Dose(c) => Some(c),
+            AnyRunConfig::Growth(_) => None,
+        }
+    }
+
+    /// The growth configuration, if this is one.
+    pub fn growth(&self) -> Option<&GrowthConfig> {
+        match self {
+            AnyRunConfig::Dose(_) => None,
+            AnyRunConfig::Growth(c) => Some(c),
+        }
+    }
+
+    /// The part of the configuration that determines the results, as TOML text:
+    /// [`result_toml`] or [`growth_result_toml`].
+    pub fn result_toml(&self) -> String {
+        match self {
+            AnyRunConfig::Dose(c) => result_toml(c),
+            AnyRunConfig::Growth(c) => growth_result_toml(c),
+        }
+    }
+
+    /// The run's size in its own unit: histories (rounded up to whole batches) of a dose
+    /// run, time steps (`end_day / dt_day`, rounded up) of a growth run. Recorded in the
+    /// index column `histories` and used to deal out the longest runs first.
+    pub fn work_units(&self) -> u64 {
+        match self {
+            AnyRunConfig::Dose(c) => {
+                let b = c.run.batches.max(1);
+                c.run.histories.div_ceil(b) * b
+            }
+            AnyRunConfig::Growth(c) => growth_time_steps(c),
+        }
+    }
+}
+
+/// Time steps of a growth run: `end_day / dt_day` rounded up (0 without `[continuum]` or
+/// for values that are not positive).
+pub fn growth_time_steps(config: &GrowthConfig) -> u64 {
+    match &config.continuum {
+        Some(c) if c.dt_day > 0.0 && c.end_day > 0.0 => {
+            (c.end_day / c.dt_day * (1.0 - 1e-12)).ceil().max(0.0) as u64
+        }
+        _ => 0,
+    }
+}
 
 /// How the runs of a campaign are spread over MPI ranks.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
@@ -116,8 +217,10 @@ pub struct CampaignSpec {
     pub output_dir: PathBuf,
     /// How runs are spread over MPI ranks.
     pub distribute: Distribute,
-    /// The base run config as loaded.
-    pub base_config: RunConfig,
+    /// What the runs are (dose or growth).
+    pub kind: CampaignKind,
+    /// The base configuration as loaded.
+    pub base_config: AnyRunConfig,
     /// `[axes]`: `(dotted_key, values)` in sorted key order, each with at least one value.
     pub axes: Vec<(String, Vec<Value>)>,
     /// `[[variant]]` entries in file order.
@@ -142,12 +245,14 @@ pub struct ExpandedRun {
     /// Variant name, if the campaign has variants.
     pub variant: Option<String>,
     /// Every parameter set in this run, `(dotted_key, value)`: the variant's keys (sorted),
-    /// then the axes (sorted), then the sampled keys (sorted).
+    /// then the axes (sorted), then the sampled keys (sorted). Keys are in their canonical
+    /// form (segments joined by dots, a segment that is not a bare TOML key in quotes).
     pub params: Vec<(String, Value)>,
-    /// The complete run config, ready for `plan::plan(config, &spec.base)`: relative input
-    /// paths in it resolve against the base config's directory; its `[output] path` (and
-    /// `dose_nifti`, if the base has one) point into `<output_dir>/runs/`.
-    pub config: RunConfig,
+    /// The complete configuration, ready for `plan::plan(config, &spec.base)` (dose) or
+    /// `growth::growth_plan(config, &spec.base)` (growth): relative input paths in it
+    /// resolve against the base config's directory; its `[output] path` (and
+    /// `dose_nifti` or `csv`, if the base has one) point into `<output_dir>/runs/`.
+    pub config: AnyRunConfig,
 }
 
 // ---- the file as written ----
@@ -172,6 +277,8 @@ struct CampaignSection {
     output_dir: PathBuf,
     #[serde(default)]
     distribute: Distribute,
+    #[serde(default)]
+    kind: Option<CampaignKind>,
 }
 
 #[derive(Deserialize)]
@@ -201,34 +308,107 @@ fn valid_name(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
 }
 
-/// Checks that `key` has the form `section.key` with a section that a campaign may vary;
-/// `value` is used to give a hint for unquoted dotted keys (which TOML turns into tables).
-fn check_key(where_: &str, key: &str, value: Option<&Value>) -> Result<(), String> {
-    let parts: Vec<&str> = key.split('.').collect();
-    if parts.len() != 2 || parts.iter().any(|p| p.is_empty()) {
+/// The segments of a dotted key. The key is read as a TOML dotted key where it is one
+/// (`continuum.diffusion_mm2_per_day."white matter"`: a segment in quotes may hold dots
+/// and spaces); otherwise it is split at every dot
+/// (`continuum.diffusion_mm2_per_day.white matter`).
+pub fn key_segments(key: &str) -> Vec<String> {
+    fn chain(t: &Table, out: &mut Vec<String>) -> bool {
+        if t.len() != 1 {
+            return false;
+        }
+        let (k, v) = t.iter().next().expect("one entry");
+        out.push(k.clone());
+        match v {
+            Value::Table(inner) => chain(inner, out),
+            Value::Integer(0) => true,
+            _ => false,
+        }
+    }
+    if !key.contains(['\n', '\r', '=', '#', '[']) {
+        if let Ok(t) = toml::from_str::<Table>(&format!("{key} = 0")) {
+            let mut out = Vec::new();
+            if chain(&t, &mut out) {
+                return out;
+            }
+        }
+    }
+    key.split('.').map(str::to_string).collect()
+}
+
+/// A key's canonical form: its segments joined by dots, a segment that is not a bare TOML
+/// key (letters, digits, `_`, `-`) in double quotes.
+pub fn canonical_key(segments: &[String]) -> String {
+    segments
+        .iter()
+        .map(|s| {
+            if !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            {
+                s.clone()
+            } else {
+                Value::String(s.clone()).to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// Checks that `key` names a key that a campaign of `kind` may vary and returns its
+/// canonical form ([`canonical_key`]): `section.key` for a dose campaign (sections
+/// [`VARIABLE_SECTIONS`]), `section.key` or `section.table.key` for a growth campaign
+/// (sections [`GROWTH_VARIABLE_SECTIONS`]). `value` is used to give a hint for unquoted
+/// dotted keys (which TOML turns into tables).
+fn check_key(
+    kind: CampaignKind,
+    where_: &str,
+    key: &str,
+    value: Option<&Value>,
+) -> Result<String, String> {
+    let parts = key_segments(key);
+    let depth_ok = match kind {
+        CampaignKind::Dose => parts.len() == 2,
+        CampaignKind::Growth => (2..=3).contains(&parts.len()),
+    };
+    if !depth_ok || parts.iter().any(|p| p.is_empty()) {
         let hint = if parts.len() == 1 && matches!(value, Some(Value::Table(_))) {
             format!(" (write dotted keys in quotes, e.g. \"{key}.KEY\" = ...)")
         } else {
             String::new()
         };
-        return Err(format!(
-            "{where_}: key {key:?}: expected the form \"section.key\" with exactly one dot{hint}"
-        ));
+        let form = match kind {
+            CampaignKind::Dose => "the form \"section.key\" with exactly one dot",
+            CampaignKind::Growth => {
+                "the form \"section.key\" or \"section.table.key\" (a growth campaign)"
+            }
+        };
+        return Err(format!("{where_}: key {key:?}: expected {form}{hint}"));
     }
-    let section = parts[0];
+    let section = parts[0].as_str();
     if section == "output" {
+        let keys = match kind {
+            CampaignKind::Dose => "path, dose_nifti",
+            CampaignKind::Growth => "path, csv",
+        };
         return Err(format!(
-            "{where_}: key {key:?}: the [output] keys (path, dose_nifti) are set by the campaign \
+            "{where_}: key {key:?}: the [output] keys ({keys}) are set by the campaign \
              (<output_dir>/runs/<id>.h5) and cannot be varied"
         ));
     }
-    if !VARIABLE_SECTIONS.contains(&section) {
+    let (sections, names) = match kind {
+        CampaignKind::Dose => (&VARIABLE_SECTIONS, "run, phantom, source, physics"),
+        CampaignKind::Growth => (
+            &GROWTH_VARIABLE_SECTIONS,
+            "run, phantom, continuum, treatment (a growth campaign)",
+        ),
+    };
+    if !sections.contains(&section) {
         return Err(format!(
-            "{where_}: key {key:?}: unknown section {section:?}, expected one of run, phantom, \
-             source, physics"
+            "{where_}: key {key:?}: unknown section {section:?}, expected one of {names}"
         ));
     }
-    Ok(())
+    Ok(canonical_key(&parts))
 }
 
 fn resolve(dir: &Path, p: &Path) -> PathBuf {
@@ -239,24 +419,31 @@ fn resolve(dir: &Path, p: &Path) -> PathBuf {
     }
 }
 
-/// Sets `value` at `section.key` in a run-config table, creating the section if needed.
+/// Sets `value` at the dotted `key` (`section.key`, or `section.table.key`) in a config
+/// table, creating the tables on the way if needed.
 fn set_dotted(table: &mut Table, key: &str, value: Value) -> Result<(), String> {
-    let (section, k) = key
-        .split_once('.')
-        .ok_or_else(|| format!("key {key:?} is not of the form \"section.key\""))?;
-    let sec = table
-        .entry(section.to_string())
-        .or_insert_with(|| Value::Table(Table::new()));
-    match sec {
-        Value::Table(t) => {
-            t.insert(k.to_string(), value);
-            Ok(())
-        }
-        other => Err(format!(
-            "[{section}] in the base config is a {}, not a table",
-            other.type_str()
-        )),
+    let parts = key_segments(key);
+    let Some((last, tables)) = parts.split_last().filter(|(_, t)| !t.is_empty()) else {
+        return Err(format!("key {key:?} is not of the form \"section.key\""));
+    };
+    let mut t = table;
+    for (i, name) in tables.iter().enumerate() {
+        let entry = t
+            .entry(name.clone())
+            .or_insert_with(|| Value::Table(Table::new()));
+        t = match entry {
+            Value::Table(inner) => inner,
+            other => {
+                return Err(format!(
+                    "[{}] in the base config is a {}, not a table",
+                    canonical_key(&tables[..=i]),
+                    other.type_str()
+                ))
+            }
+        };
     }
+    t.insert(last.clone(), value);
+    Ok(())
 }
 
 /// A float with at most 6 significant digits, without trailing zeros (labels only).
@@ -340,12 +527,6 @@ impl CampaignSpec {
         let dir = path.parent().unwrap_or(Path::new(""));
         let base = resolve(dir, &c.base);
         let output_dir = resolve(dir, &c.output_dir);
-        let base_config = RunConfig::load(&base).map_err(|e| {
-            err(format!(
-                "[campaign] base = {:?}: the base run config cannot be used: {e}",
-                c.base.display().to_string()
-            ))
-        })?;
         let base_text = std::fs::read_to_string(&base).map_err(|e| {
             err(format!(
                 "[campaign] base = {:?}: cannot read {}: {e}",
@@ -360,6 +541,34 @@ impl CampaignSpec {
                 e.to_string().trim_end()
             ))
         })?;
+        // A growth configuration has a [model] table; a dose run config has none.
+        let kind = c.kind.unwrap_or(if base_table.contains_key("model") {
+            CampaignKind::Growth
+        } else {
+            CampaignKind::Dose
+        });
+        let base_config = match kind {
+            CampaignKind::Dose => RunConfig::load(&base).map(AnyRunConfig::Dose),
+            CampaignKind::Growth => load_toml::<GrowthConfig>(&base).map(AnyRunConfig::Growth),
+        }
+        .map_err(|e| {
+            err(format!(
+                "[campaign] base = {:?}: the base {} config cannot be used: {e}",
+                c.base.display().to_string(),
+                match kind {
+                    CampaignKind::Dose => "run",
+                    CampaignKind::Growth => "growth",
+                }
+            ))
+        })?;
+        if kind == CampaignKind::Growth && c.distribute == Distribute::Histories {
+            return Err(err(
+                "[campaign] distribute = \"histories\": a growth run is not made of histories \
+                 and cannot be split over ranks; expected distribute = \"runs\" (the default) \
+                 for a growth campaign"
+                    .into(),
+            ));
+        }
 
         // [axes]
         let mut axes = Vec::new();
@@ -367,7 +576,12 @@ impl CampaignSpec {
         let mut sorted_axes: Vec<(String, Value)> = raw.axes.into_iter().collect();
         sorted_axes.sort_by(|a, b| a.0.cmp(&b.0));
         for (key, value) in sorted_axes {
-            check_key("[axes]", &key, Some(&value)).map_err(err)?;
+            let key = check_key(kind, "[axes]", &key, Some(&value)).map_err(err)?;
+            if axis_keys.contains_key(&key) {
+                return Err(err(format!(
+                    "[axes]: key {key:?} is given twice (in two spellings)"
+                )));
+            }
             match value {
                 Value::Array(a) if !a.is_empty() => {
                     axis_keys.insert(key.clone(), ());
@@ -387,6 +601,8 @@ impl CampaignSpec {
             }
         }
 
+        axes.sort_by(|a: &(String, Vec<Value>), b| a.0.cmp(&b.0));
+
         // [[variant]]
         let mut variants = Vec::new();
         let mut names = BTreeSet::new();
@@ -404,10 +620,19 @@ impl CampaignSpec {
                     v.name
                 )));
             }
-            let mut set: Vec<(String, Value)> = v.set.into_iter().collect();
+            let mut set: Vec<(String, Value)> = Vec::new();
+            for (key, value) in v.set {
+                let key =
+                    check_key(kind, &format!("{where_} set"), &key, Some(&value)).map_err(err)?;
+                if set.iter().any(|(k, _)| *k == key) {
+                    return Err(err(format!(
+                        "{where_} set: key {key:?} is given twice (in two spellings)"
+                    )));
+                }
+                set.push((key, value));
+            }
             set.sort_by(|a, b| a.0.cmp(&b.0));
-            for (key, value) in &set {
-                check_key(&format!("{where_} set"), key, Some(value)).map_err(err)?;
+            for (key, _) in &set {
                 if axis_keys.contains_key(key) {
                     return Err(err(format!(
                         "{where_} set: key {key:?} is also in [axes]: a key may be varied in one place only"
@@ -433,10 +658,15 @@ impl CampaignSpec {
                             .into(),
                     ));
                 }
-                let mut ranges = Vec::new();
+                let mut ranges: Vec<(String, f64, f64)> = Vec::new();
                 for (key, r) in l.ranges {
                     let where_ = "[latin_hypercube] ranges";
-                    check_key(where_, &key, None).map_err(err)?;
+                    let key = check_key(kind, where_, &key, None).map_err(err)?;
+                    if ranges.iter().any(|(k, _, _)| *k == key) {
+                        return Err(err(format!(
+                            "{where_}: key {key:?} is given twice (in two spellings)"
+                        )));
+                    }
                     if axis_keys.contains_key(&key) {
                         return Err(err(format!(
                             "{where_}: key {key:?} is also in [axes]: a key may be varied in one place only"
@@ -461,6 +691,7 @@ impl CampaignSpec {
                     }
                     ranges.push((key, lo, hi));
                 }
+                ranges.sort_by(|a, b| a.0.cmp(&b.0));
                 Some(LatinHypercube {
                     samples: l.samples,
                     seed: l.seed,
@@ -475,6 +706,7 @@ impl CampaignSpec {
             base,
             output_dir,
             distribute: c.distribute,
+            kind,
             base_config,
             axes,
             variants,
@@ -527,6 +759,12 @@ impl CampaignSpec {
         self.output_dir.join("runs").join(format!("{id}.h5"))
     }
 
+    /// The CSV trajectory of growth run `id` (written only if the base growth config asks
+    /// for one): `<output_dir>/runs/<id>.csv`.
+    pub fn csv_path(&self, id: &str) -> PathBuf {
+        self.output_dir.join("runs").join(format!("{id}.csv"))
+    }
+
     /// The NIfTI dose output of run `id` (written only if the base config asks for one):
     /// `<output_dir>/runs/<id>_dose.nii.gz`.
     pub fn dose_nifti_path(&self, id: &str) -> PathBuf {
@@ -552,10 +790,16 @@ impl CampaignSpec {
             .as_ref()
             .map(|l| l.values())
             .unwrap_or_default();
-        let base_has_nifti = matches!(
-            self.base_table.get("output"),
-            Some(Value::Table(t)) if t.contains_key("dose_nifti")
-        );
+        let base_has = |key: &str| {
+            matches!(
+                self.base_table.get("output"),
+                Some(Value::Table(t)) if t.contains_key(key)
+            )
+        };
+        let (base_has_nifti, base_has_csv) = match self.kind {
+            CampaignKind::Dose => (base_has("dose_nifti"), false),
+            CampaignKind::Growth => (false, base_has("csv")),
+        };
         let mut runs = Vec::with_capacity(total);
         for index in 0..total {
             // Mixed-radix decomposition, innermost first.
@@ -604,9 +848,15 @@ impl CampaignSpec {
                         Value::String(self.dose_nifti_path(&id).to_string_lossy().into_owned()),
                     ));
                 }
+                if base_has_csv {
+                    o.push((
+                        "output.csv".to_string(),
+                        Value::String(self.csv_path(&id).to_string_lossy().into_owned()),
+                    ));
+                }
                 o
             };
-            let build = |upto: usize, with_outputs: bool| -> Result<RunConfig, String> {
+            let build = |upto: usize, with_outputs: bool| -> Result<AnyRunConfig, String> {
                 let mut table = self.base_table.clone();
                 for (k, v) in params.iter().take(upto) {
                     set_dotted(&mut table, k, v.clone()).map_err(|e| format!("{k}: {e}"))?;
@@ -616,9 +866,13 @@ impl CampaignSpec {
                         set_dotted(&mut table, k, v.clone())?;
                     }
                 }
-                table
-                    .try_into::<RunConfig>()
-                    .map_err(|e| e.to_string().trim_end().to_string())
+                match self.kind {
+                    CampaignKind::Dose => table.try_into::<RunConfig>().map(AnyRunConfig::Dose),
+                    CampaignKind::Growth => {
+                        table.try_into::<GrowthConfig>().map(AnyRunConfig::Growth)
+                    }
+                }
+                .map_err(|e| e.to_string().trim_end().to_string())
             };
             let config = match build(params.len(), true) {
                 Ok(c) => c,
@@ -662,6 +916,17 @@ pub(crate) fn fnv1a(mut h: u64, bytes: &[u8]) -> u64 {
     h
 }
 
+/// The part of a growth run's configuration that determines its results, as TOML text:
+/// the configuration with the thread count cleared (results do not depend on it) and the
+/// `[output]` section left at its defaults (where the files go does not change them).
+/// The seed stays (it is recorded in the result).
+pub fn growth_result_toml(config: &GrowthConfig) -> String {
+    let mut c = config.clone();
+    c.run.threads = 0;
+    c.output = Default::default();
+    toml::to_string(&c).unwrap_or_else(|e| format!("# not serialisable: {e}"))
+}
+
 /// The part of a run's configuration that determines its results, as TOML text: the
 /// resolved configuration with the thread count and checkpoint interval cleared (they
 /// never change results) and the `[output]` section left at its defaults (where the files go, and the path by
@@ -684,7 +949,7 @@ pub fn campaign_fingerprint(runs: &[ExpandedRun]) -> String {
     for r in runs {
         h = fnv1a(h, r.id.as_bytes());
         h = fnv1a(h, &[0]);
-        h = fnv1a(h, result_toml(&r.config).as_bytes());
+        h = fnv1a(h, r.config.result_toml().as_bytes());
         h = fnv1a(h, &[0]);
     }
     format!("{h:016x}")
@@ -695,7 +960,7 @@ pub fn campaign_fingerprint(runs: &[ExpandedRun]) -> String {
 pub fn run_fingerprint(run: &ExpandedRun) -> String {
     format!(
         "{:016x}",
-        fnv1a(FNV_OFFSET, result_toml(&run.config).as_bytes())
+        fnv1a(FNV_OFFSET, run.config.result_toml().as_bytes())
     )
 }
 
@@ -804,10 +1069,10 @@ path = "x.h5"
         }
         let r = &runs[3];
         assert_eq!(r.variant.as_deref(), Some("small"));
-        assert_eq!(r.config.phantom.radius_mm, Some(40.0));
-        assert_eq!(r.config.phantom.voxel_mm, Some([4.0; 3]));
-        assert_eq!(r.config.run.seed, 8);
-        assert_eq!(r.config.run.histories, 2000);
+        assert_eq!(r.config.dose().unwrap().phantom.radius_mm, Some(40.0));
+        assert_eq!(r.config.dose().unwrap().phantom.voxel_mm, Some([4.0; 3]));
+        assert_eq!(r.config.dose().unwrap().run.seed, 8);
+        assert_eq!(r.config.dose().unwrap().run.histories, 2000);
         assert_eq!(
             r.params.iter().map(|p| p.0.as_str()).collect::<Vec<_>>(),
             [
@@ -818,19 +1083,22 @@ path = "x.h5"
             ]
         );
         let r = &runs[4];
-        assert_eq!(r.config.phantom.voxel_mm, Some([5.0; 3]));
-        assert_eq!(r.config.phantom.size_mm, Some([120.0; 3]));
-        assert_eq!(r.config.run.histories, 1000);
+        assert_eq!(r.config.dose().unwrap().phantom.voxel_mm, Some([5.0; 3]));
+        assert_eq!(r.config.dose().unwrap().phantom.size_mm, Some([120.0; 3]));
+        assert_eq!(r.config.dose().unwrap().run.histories, 1000);
         // The config is ready for planning against the base config's path.
-        crate::plan::plan(runs[0].config.clone(), &spec.base).unwrap();
+        crate::plan::plan(runs[0].config.dose().unwrap().clone(), &spec.base).unwrap();
 
         assert_eq!(runs[0].id, "run-00000");
-        assert_eq!(runs[0].config.run.histories, 2000);
+        assert_eq!(runs[0].config.dose().unwrap().run.histories, 2000);
         assert_eq!(
             runs[0].label,
             "variant=small phantom.radius_mm=30 run.seed=7"
         );
-        let total: u64 = runs.iter().map(|r| r.config.run.histories).sum();
+        let total: u64 = runs
+            .iter()
+            .map(|r| r.config.dose().unwrap().run.histories)
+            .sum();
         assert_eq!(total, 12000);
     }
 
@@ -850,11 +1118,11 @@ path = "x.h5"
             // Keys sorted: physics.photon_cutoff_kev, then source.energy_kev.
             let cut: Vec<f64> = runs
                 .iter()
-                .map(|r| r.config.physics.photon_cutoff_kev)
+                .map(|r| r.config.dose().unwrap().physics.photon_cutoff_kev)
                 .collect();
             let en: Vec<f64> = runs
                 .iter()
-                .map(|r| r.config.source.energy_kev.unwrap())
+                .map(|r| r.config.dose().unwrap().source.energy_kev.unwrap())
                 .collect();
             for r in &runs {
                 assert_eq!(r.params[0].0, "physics.photon_cutoff_kev");
@@ -885,11 +1153,14 @@ path = "x.h5"
         let spec = CampaignSpec::load(&p).unwrap();
         let runs = spec.expand().unwrap();
         assert_eq!(
-            runs[1].config.output.path,
+            runs[1].config.dose().unwrap().output.path,
             s.0.join("out/runs/run-00001.h5")
         );
-        assert_eq!(runs[1].config.output.path, spec.output_path("run-00001"));
-        assert_eq!(runs[1].config.output.dose_nifti, None);
+        assert_eq!(
+            runs[1].config.dose().unwrap().output.path,
+            spec.output_path("run-00001")
+        );
+        assert_eq!(runs[1].config.dose().unwrap().output.dose_nifti, None);
 
         // With a NIfTI output in the base, and an absolute output_dir.
         let abs = s.0.join("abs-out");
@@ -910,9 +1181,12 @@ path = "x.h5"
         let spec = CampaignSpec::load(&p).unwrap();
         assert_eq!(spec.distribute, Distribute::Histories);
         let runs = spec.expand().unwrap();
-        assert_eq!(runs[0].config.output.path, abs.join("runs/run-00000.h5"));
         assert_eq!(
-            runs[0].config.output.dose_nifti.as_deref(),
+            runs[0].config.dose().unwrap().output.path,
+            abs.join("runs/run-00000.h5")
+        );
+        assert_eq!(
+            runs[0].config.dose().unwrap().output.dose_nifti.as_deref(),
             Some(abs.join("runs/run-00000_dose.nii.gz").as_path())
         );
     }
@@ -926,9 +1200,9 @@ path = "x.h5"
         assert_eq!(runs[0].id, "run-00000");
         assert_eq!(runs[0].label, "(base)");
         assert!(runs[0].params.is_empty());
-        assert_eq!(runs[0].config.phantom.radius_mm, Some(40.0));
+        assert_eq!(runs[0].config.dose().unwrap().phantom.radius_mm, Some(40.0));
         assert_eq!(runs.len(), 1);
-        assert_eq!(runs[0].config.run.histories, 1000);
+        assert_eq!(runs[0].config.dose().unwrap().run.histories, 1000);
     }
 
     #[test]
@@ -960,7 +1234,10 @@ path = "x.h5"
             HEAD.replace("\"out\"", "\"elsewhere/../out2\"")
         ));
         let d = CampaignSpec::load(&p).unwrap().expand().unwrap();
-        assert_ne!(d[0].config.output.path, a[0].config.output.path);
+        assert_ne!(
+            d[0].config.dose().unwrap().output.path,
+            a[0].config.dose().unwrap().output.path
+        );
         assert_eq!(fa, campaign_fingerprint(&d));
         // FNV-1a reference value: the empty input is the offset basis.
         assert_eq!(campaign_fingerprint(&[]), "cbf29ce484222325");

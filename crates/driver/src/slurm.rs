@@ -26,7 +26,7 @@
 //! batch (its checkpoint), so a job must finish at least one batch of the longest run
 //! (a tenth of it at most); a shorter wall time is refused.
 
-use crate::campaign_spec::{CampaignSpec, Distribute, ExpandedRun};
+use crate::campaign_spec::{CampaignKind, CampaignSpec, Distribute, ExpandedRun};
 use crate::RunCost;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -372,6 +372,8 @@ pub struct CampaignCost {
     pub output_dir: PathBuf,
     /// How runs are spread over MPI ranks.
     pub distribute: Distribute,
+    /// Dose or growth runs (a growth run's `histories` are its time steps).
+    pub kind: CampaignKind,
     /// Every run's id and estimated cost, in run order.
     pub runs: Vec<(String, RunCost)>,
 }
@@ -384,6 +386,7 @@ impl CampaignCost {
             file: spec.file.clone(),
             output_dir: normalize(&spec.output_dir),
             distribute: spec.distribute,
+            kind: spec.kind,
             runs: runs
                 .iter()
                 .map(|r| r.id.clone())
@@ -1145,18 +1148,28 @@ pub fn render(cost: &CampaignCost, req: &JobRequest) -> Result<Rendered, SlurmEr
         format!("Campaign {}: {campaign}", cost.name),
         format!("Output directory: {output_dir}"),
         format!(
-            "Estimate: {}, {histories} histories, {} in total; longest run {longest_id}, {longest_cost:.1} core-s.",
+            "Estimate: {}, {histories} {}, {} in total; longest run {longest_id}, {longest_cost:.1} core-s.",
             plural(cost.runs.len() as u64, "run", "runs"),
+            match cost.kind {
+                CampaignKind::Dose => "histories",
+                CampaignKind::Growth => "time steps",
+            },
             if total >= 36.0 {
                 format!("{:.2} core-hours", total / 3600.0)
             } else {
                 format!("{total:.1} core-s")
             }
         ),
-        format!(
-            "  (from a pilot of up to {} histories per distinct configuration, on one core of the machine that rendered this script: expect tens of per cent.)",
-            crate::PILOT_HISTORIES
-        ),
+        match cost.kind {
+            CampaignKind::Dose => format!(
+                "  (from a pilot of up to {} histories per distinct configuration, on one core of the machine that rendered this script: expect tens of per cent.)",
+                crate::PILOT_HISTORIES
+            ),
+            CampaignKind::Growth => format!(
+                "  (from a pilot of up to {} time steps per distinct grid, on one core of the machine that rendered this script: expect tens of per cent.)",
+                crate::campaign::GROWTH_PILOT_STEPS
+            ),
+        },
     ];
     lines.extend(shape.notes.iter().cloned());
     lines.push(
@@ -1281,6 +1294,7 @@ mod tests {
 
     fn cost(n: usize, core_s: f64, distribute: Distribute) -> CampaignCost {
         CampaignCost {
+            kind: crate::campaign_spec::CampaignKind::Dose,
             name: "demo".into(),
             file: "/data/campaign.toml".into(),
             output_dir: "/scratch/demo".into(),

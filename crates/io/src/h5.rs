@@ -1093,9 +1093,43 @@ pub fn write_campaign_index(
     attrs: &[(String, AttrValue)],
     runs: &[CampaignRunRow],
 ) -> Result<(), IoError> {
+    write_campaign_index_with(path, attrs, runs, &[], &[])
+}
+
+/// [`write_campaign_index`] with more content: groups of columns `groups` (written like
+/// a [`TableFile`]'s) and 2-D datasets `matrices`, each `(group, matrix)` in the named
+/// group (one of `groups`; `""` for the root). Used for the trajectories of a growth
+/// campaign (`docs/campaign.md`, "Growth campaigns").
+pub fn write_campaign_index_with(
+    path: &Path,
+    attrs: &[(String, AttrValue)],
+    runs: &[CampaignRunRow],
+    groups: &[TableGroup],
+    matrices: &[(&str, Matrix)],
+) -> Result<(), IoError> {
+    for (g, m) in matrices {
+        if m.values.len() != m.shape[0] * m.shape[1] {
+            return Err(IoError::invalid(
+                path,
+                format!(
+                    "`{g}/{}` has {} values: expected {} x {}",
+                    m.name,
+                    m.values.len(),
+                    m.shape[0],
+                    m.shape[1]
+                ),
+            ));
+        }
+        if !g.is_empty() && !groups.iter().any(|t| t.name == *g) {
+            return Err(IoError::invalid(
+                path,
+                format!("matrix `{}` is in group `{g}`, which is not given", m.name),
+            ));
+        }
+    }
     let tmp = appended_temp(path)?;
-    let result =
-        write_campaign_file(&tmp, path, attrs, runs).and_then(|()| rename_into_place(&tmp, path));
+    let result = write_campaign_file(&tmp, path, attrs, runs, groups, matrices)
+        .and_then(|()| rename_into_place(&tmp, path));
     if result.is_err() {
         remove_quietly(&tmp);
     }
@@ -1107,6 +1141,8 @@ fn write_campaign_file(
     path: &Path,
     attrs: &[(String, AttrValue)],
     runs: &[CampaignRunRow],
+    groups: &[TableGroup],
+    matrices: &[(&str, Matrix)],
 ) -> Result<(), IoError> {
     let file = File::create(tmp).map_err(h5err(path, "/", "creating the file"))?;
     write_str_attr(
@@ -1183,6 +1219,25 @@ fn write_campaign_file(
             &format!("/run/{}", r.id),
             "creating the external link",
         ))?;
+    }
+    for g in groups {
+        write_table_group(path, &file, g)?;
+    }
+    for (g, m) in matrices {
+        let object = format!("{g}/{}", m.name);
+        let group = file
+            .group(if g.is_empty() { "/" } else { g })
+            .map_err(h5err(path, g, "opening the group"))?;
+        let view = ndarray::ArrayView2::from_shape(m.shape, m.values).map_err(|e| {
+            IoError::invalid(path, format!("`{object}`: internal shape error: {e}"))
+        })?;
+        let ds = group
+            .new_dataset_builder()
+            .with_data(view)
+            .create(m.name)
+            .map_err(h5err(path, &object, "creating the dataset"))?;
+        write_str_attr(path, &ds, &object, "units", m.units)?;
+        write_str_attr(path, &ds, &object, "description", m.description)?;
     }
     Ok(())
 }
