@@ -303,16 +303,63 @@ pub(crate) fn positive(f: &Path, key: &str, v: f64, what: &str) -> Result<f64, D
 /// read and checked against the phantom's grid. Nothing is simulated.
 pub fn growth_plan_from_file(path: &Path, ov: &GrowthOverrides) -> Result<GrowthPlan, DriverError> {
     let mut config: GrowthConfig = load_toml(path)?;
-    if let Some(t) = ov.threads {
-        config.run.threads = t;
-    }
-    if let Some(s) = ov.seed {
-        config.run.seed = s;
-    }
-    if let Some(o) = &ov.output {
-        config.output.path = o.clone();
-    }
+    ov.apply(&mut config.run, &mut config.output);
     growth_plan(config, path)
+}
+
+impl GrowthOverrides {
+    /// Applies the overrides to a configuration's `[run]` and `[output]`.
+    pub(crate) fn apply(&self, run: &mut GrowthRunSection, output: &mut GrowthOutputSection) {
+        if let Some(t) = self.threads {
+            run.threads = t;
+        }
+        if let Some(s) = self.seed {
+            run.seed = s;
+        }
+        if let Some(o) = &self.output {
+            output.path = o.clone();
+        }
+    }
+}
+
+/// The worker pool of a growth run: `threads` workers (0 = one per core), and their number.
+pub(crate) fn worker_pool(threads: usize) -> Result<(rayon::ThreadPool, usize), DriverError> {
+    let threads = if threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        threads
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| DriverError::Other(format!("cannot start {threads} worker threads: {e}")))?;
+    Ok((pool, threads))
+}
+
+/// The provenance attributes every growth result starts with: version, model, seed,
+/// threads, the configuration (file and TOML as run) and the wall time.
+pub(crate) fn provenance_attrs<C: Serialize>(
+    model: &str,
+    seed: u64,
+    threads: usize,
+    config_path: &Path,
+    config: &C,
+    wall_seconds: f64,
+) -> Result<Attrs, DriverError> {
+    let toml = toml::to_string(config)
+        .map_err(|e| DriverError::Other(format!("cannot serialise the configuration: {e}")))?;
+    Ok(vec![
+        ("pedisim_version".into(), env!("CARGO_PKG_VERSION").into()),
+        ("model".into(), model.into()),
+        ("seed".into(), seed.into()),
+        ("threads".into(), (threads as u64).into()),
+        (
+            "config_file".into(),
+            config_path.display().to_string().into(),
+        ),
+        ("config_toml".into(), toml.into()),
+        ("wall_seconds".into(), wall_seconds.into()),
+    ])
 }
 
 /// Validates a growth configuration read from `config_path` (see
@@ -942,15 +989,7 @@ pub fn run_growth(
     progress: &mut dyn FnMut(f64, f64),
     cancel: &AtomicBool,
 ) -> Result<GrowthOutcome, DriverError> {
-    let threads = if plan.config.run.threads == 0 {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    } else {
-        plan.config.run.threads
-    };
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|e| DriverError::Other(format!("cannot start {threads} worker threads: {e}")))?;
+    let (pool, threads) = worker_pool(plan.config.run.threads)?;
     let f = &plan.config_path;
     let mut model = ContinuumModel::new(
         plan.grid.dims,
@@ -1040,27 +1079,15 @@ fn write_growth(
 ) -> Result<(), DriverError> {
     let g = &plan.grid;
     let c = plan.config.continuum.as_ref().expect("validated");
-    let mut attrs: Vec<(String, AttrValue)> = vec![
-        ("pedisim_version".into(), env!("CARGO_PKG_VERSION").into()),
-        (
-            "model".into(),
-            "continuum (proliferation-invasion, Fisher-KPP)".into(),
-        ),
-        ("seed".into(), plan.config.run.seed.into()),
-        ("threads".into(), (threads as u64).into()),
-        (
-            "config_file".into(),
-            plan.config_path.display().to_string().into(),
-        ),
-        (
-            "config_toml".into(),
-            toml::to_string(&plan.config)
-                .map_err(|e| {
-                    DriverError::Other(format!("cannot serialise the configuration: {e}"))
-                })?
-                .into(),
-        ),
-        ("wall_seconds".into(), wall.into()),
+    let mut attrs = provenance_attrs(
+        "continuum (proliferation-invasion, Fisher-KPP)",
+        plan.config.run.seed,
+        threads,
+        &plan.config_path,
+        &plan.config,
+        wall,
+    )?;
+    attrs.extend::<Attrs>(vec![
         ("voxel_updates_per_second".into(), rate.into()),
         (
             "dims_xyz".into(),
@@ -1082,7 +1109,7 @@ fn write_growth(
             "detection_threshold_cells_per_mm3".into(),
             plan.threshold_cells_per_mm3.into(),
         ),
-    ];
+    ]);
     attrs.extend(plan.treatment_attrs.iter().cloned());
     let col = |f: fn(&Observables) -> f64| rows.iter().map(f).collect::<Vec<f64>>();
     let (t, cells, vol, rad, maxd) = (

@@ -10,8 +10,8 @@
 
 use crate::config::{load_toml, MaterialSpecSer, PhantomSection};
 use crate::growth::{
-    err, positive, treatment_courses, Attrs, GrowthOutputSection, GrowthRunSection, ModelSection,
-    TreatmentSection, GROWTH_FORMAT_NAME, GROWTH_FORMAT_VERSION,
+    err, positive, provenance_attrs, treatment_courses, worker_pool, Attrs, GrowthOutputSection,
+    GrowthRunSection, ModelSection, TreatmentSection, GROWTH_FORMAT_NAME, GROWTH_FORMAT_VERSION,
 };
 use crate::plan::build_phantom;
 use crate::DriverError;
@@ -191,12 +191,14 @@ fn agent_params(
                 p.radiation_death = match value.as_str() {
                     Some("mitotic-catastrophe") => RadiationDeath::MitoticCatastrophe,
                     Some("apoptosis") => RadiationDeath::Apoptosis,
-                    _ => return Err(err(
-                        f,
-                        format!(
+                    _ => {
+                        return Err(err(
+                            f,
+                            format!(
                             "{here} = {value}: expected \"mitotic-catastrophe\" or \"apoptosis\""
                         ),
-                    )),
+                        ))
+                    }
                 }
             }
             _ => {
@@ -231,15 +233,7 @@ pub fn agents_plan_from_file(
 ) -> Result<AgentsPlan, DriverError> {
     let f = path;
     let mut config: AgentsConfig = load_toml(path)?;
-    if let Some(t) = ov.threads {
-        config.run.threads = t;
-    }
-    if let Some(s) = ov.seed {
-        config.run.seed = s;
-    }
-    if let Some(o) = &ov.output {
-        config.output.path = o.clone();
-    }
+    ov.apply(&mut config.run, &mut config.output);
     if config.model.kind != "agents" {
         return Err(err(
             f,
@@ -376,15 +370,7 @@ pub fn run_agents(
     progress: &mut dyn FnMut(f64, f64),
     cancel: &AtomicBool,
 ) -> Result<AgentsOutcome, DriverError> {
-    let threads = if plan.config.run.threads == 0 {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    } else {
-        plan.config.run.threads
-    };
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|e| DriverError::Other(format!("cannot start {threads} worker threads: {e}")))?;
+    let (pool, threads) = worker_pool(plan.config.run.threads)?;
     let f = &plan.config_path;
     let mut model = AgentModel::new(plan.params.clone(), plan.config.run.seed)
         .map_err(|e| err(f, format!("[agents] {e}")))?;
@@ -512,27 +498,15 @@ fn write_agents(
     threads: usize,
 ) -> Result<(), DriverError> {
     let mut params = plan.params.clone();
-    let mut attrs: Attrs = vec![
-        ("pedisim_version".into(), env!("CARGO_PKG_VERSION").into()),
-        (
-            "model".into(),
-            "agents (off-lattice cells, oxygen field)".into(),
-        ),
-        ("seed".into(), plan.config.run.seed.into()),
-        ("threads".into(), (threads as u64).into()),
-        (
-            "config_file".into(),
-            plan.config_path.display().to_string().into(),
-        ),
-        (
-            "config_toml".into(),
-            toml::to_string(&plan.config)
-                .map_err(|e| {
-                    DriverError::Other(format!("cannot serialise the configuration: {e}"))
-                })?
-                .into(),
-        ),
-        ("wall_seconds".into(), wall.into()),
+    let mut attrs = provenance_attrs(
+        "agents (off-lattice cells, oxygen field)",
+        plan.config.run.seed,
+        threads,
+        &plan.config_path,
+        &plan.config,
+        wall,
+    )?;
+    attrs.extend::<Attrs>(vec![
         ("cell_steps_per_second".into(), rate.into()),
         ("end_day".into(), (plan.end_min / 1440.0).into()),
         ("box_centre_mm".into(), plan.config.agents.centre_mm.into()),
@@ -545,7 +519,7 @@ fn write_agents(
             "radiation_death".into(),
             format!("{:?}", params.radiation_death).into(),
         ),
-    ];
+    ]);
     for (name, v) in numeric_fields(&mut params) {
         attrs.push((name.to_string(), (*v).into()));
     }

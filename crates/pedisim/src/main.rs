@@ -454,9 +454,6 @@ fn real_main() -> Result<()> {
                 return grow_agents(&config, &ov, quiet);
             }
             let plan = growth_plan_from_file(&config, &ov)?;
-            let cancel = cancel_on_interrupt(Some(
-                "stopping at the next output time without writing; press Ctrl-C again to exit now",
-            ))?;
             let end = *plan.output_days.last().unwrap_or(&0.0);
             if !quiet {
                 eprintln!(
@@ -470,22 +467,9 @@ fn real_main() -> Result<()> {
                     plan.output.display()
                 );
             }
-            // Progress in hundredths of a simulated day.
-            let total = (end * 100.0).round().max(1.0) as u64;
-            let outcome = with_progress(quiet, total, "day/100", |progress| {
-                run_growth(
-                    &plan,
-                    &mut |t, _| progress((t * 100.0).round() as u64, total),
-                    &cancel,
-                )
-            });
-            let outcome = match outcome {
-                Err(e) if e.is_cancelled() => {
-                    eprintln!("pedisim: interrupted; nothing written");
-                    std::process::exit(75);
-                }
-                r => r?,
-            };
+            let outcome = run_days(quiet, end, |progress, cancel| {
+                run_growth(&plan, progress, cancel)
+            })?;
             if !quiet {
                 let last = outcome.trajectory.last();
                 eprintln!(
@@ -1234,6 +1218,33 @@ fn slurm(a: SlurmArgs) -> Result<()> {
 /// Runs `work` with a progress callback `(done, total)`: nothing when `quiet`, a progress
 /// bar counting `unit` (e.g. "histories") on a terminal, and otherwise (batch jobs) a log
 /// line every 10 %.
+/// Runs a growth simulation to day `end` with a progress display in hundredths of a
+/// simulated day and the interrupt handler (first Ctrl-C or SIGTERM: stop at the next
+/// output time, write nothing and exit with status 75).
+fn run_days<R>(
+    quiet: bool,
+    end: f64,
+    work: impl FnOnce(&mut dyn FnMut(f64, f64), &AtomicBool) -> Result<R, pedisim_driver::DriverError>,
+) -> Result<R> {
+    let cancel = cancel_on_interrupt(Some(
+        "stopping at the next output time without writing; press Ctrl-C again to exit now",
+    ))?;
+    let total = (end * 100.0).round().max(1.0) as u64;
+    let outcome = with_progress(quiet, total, "day/100", |progress| {
+        work(
+            &mut |t, _| progress((t * 100.0).round() as u64, total),
+            &cancel,
+        )
+    });
+    match outcome {
+        Err(e) if e.is_cancelled() => {
+            eprintln!("pedisim: interrupted; nothing written");
+            std::process::exit(75);
+        }
+        r => Ok(r?),
+    }
+}
+
 /// `pedisim grow` with the agent-based model.
 fn grow_agents(
     config: &std::path::Path,
@@ -1242,9 +1253,6 @@ fn grow_agents(
 ) -> Result<()> {
     use pedisim_driver::growth_agents::{agents_plan_from_file, run_agents};
     let plan = agents_plan_from_file(config, ov)?;
-    let cancel = cancel_on_interrupt(Some(
-        "stopping at the next output time without writing; press Ctrl-C again to exit now",
-    ))?;
     let end = plan.end_min / 1440.0;
     if !quiet {
         eprintln!(
@@ -1256,21 +1264,9 @@ fn grow_agents(
             plan.output.display()
         );
     }
-    let total = (end * 100.0).round().max(1.0) as u64;
-    let outcome = with_progress(quiet, total, "day/100", |progress| {
-        run_agents(
-            &plan,
-            &mut |t, _| progress((t * 100.0).round() as u64, total),
-            &cancel,
-        )
-    });
-    let outcome = match outcome {
-        Err(e) if e.is_cancelled() => {
-            eprintln!("pedisim: interrupted; nothing written");
-            std::process::exit(75);
-        }
-        r => r?,
-    };
+    let outcome = run_days(quiet, end, |progress, cancel| {
+        run_agents(&plan, progress, cancel)
+    })?;
     if !quiet {
         if let Some(r) = outcome.trajectory.last() {
             eprintln!(

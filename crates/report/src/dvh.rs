@@ -123,15 +123,9 @@ pub fn dvh_plot(curves: &[DvhCurve], opts: &DvhOptions) -> Result<Canvas, Report
     };
     let (pw, ph) = (opts.plot_width_px as i64, opts.plot_height_px as i64);
     let (left, top, bottom) = (96i64, 64i64, 72i64);
-    // Legend layout.
-    let row_h = 20i64;
-    let rows = (ph / row_h).max(1) as usize;
-    let columns = curves.len().div_ceil(rows);
-    let mut name_w = 0.0f32;
-    for cv in curves {
-        name_w = name_w.max(Canvas::text_width(&cv.name, 13.0)?);
-    }
-    let col_w = 44 + name_w.ceil() as i64 + 16;
+    let names: Vec<&str> = curves.iter().map(|c| c.name.as_str()).collect();
+    let legend = Legend::layout(&names, ph)?;
+    let (columns, col_w) = (legend.columns, legend.col_w);
     let width = left + pw + 28 + columns as i64 * col_w + 16;
     let height = top + ph + bottom;
     if width > crate::canvas::MAX_EDGE_PX as i64 {
@@ -231,26 +225,66 @@ pub fn dvh_plot(curves: &[DvhCurve], opts: &DvhOptions) -> Result<Canvas, Report
         }
     }
     c.stroke_rect(left, top, pw + 1, ph + 1, BLACK);
-    // Legend.
-    let lx0 = left + pw + 28;
-    for (k, cv) in curves.iter().enumerate() {
-        let (col, row) = ((k / rows) as i64, (k % rows) as i64);
-        let x = lx0 + col * col_w;
-        let y = top + row * row_h + row_h / 2;
-        let yc = y as f32 + 0.5; // a pixel centre, so that the line has its full colour
-        let (colour, dash, w) = curve_style(k);
-        c.polyline(&[(x as f32, yc), ((x + 34) as f32, yc)], colour, w, dash);
-        c.text(
-            (x + 42) as f32,
-            y as f32,
-            &cv.name,
-            13.0,
-            BLACK,
-            HAlign::Left,
-            VAlign::Middle,
-        )?;
-    }
+    legend.draw(&mut c, &names, left + pw + 28, top)?;
     Ok(c)
+}
+
+/// The legend beside a plot: the curves' names in their styles ([`curve_style`]), in as
+/// many columns of rows 20 px high as the plot's height needs.
+pub(crate) struct Legend {
+    /// Rows per column.
+    rows: usize,
+    /// Number of columns.
+    pub(crate) columns: usize,
+    /// Width of a column \[px\].
+    pub(crate) col_w: i64,
+}
+
+impl Legend {
+    /// Row height \[px\].
+    const ROW_H: i64 = 20;
+
+    /// The layout of a legend of `names` beside a plot `plot_height_px` high.
+    pub(crate) fn layout(names: &[&str], plot_height_px: i64) -> Result<Self, ReportError> {
+        let rows = (plot_height_px / Self::ROW_H).max(1) as usize;
+        let mut name_w = 0.0f32;
+        for n in names {
+            name_w = name_w.max(Canvas::text_width(n, 13.0)?);
+        }
+        Ok(Legend {
+            rows,
+            columns: names.len().div_ceil(rows),
+            col_w: 44 + name_w.ceil() as i64 + 16,
+        })
+    }
+
+    /// Draws the legend with its top-left corner at `(x0, top)` \[px\].
+    pub(crate) fn draw(
+        &self,
+        c: &mut Canvas,
+        names: &[&str],
+        x0: i64,
+        top: i64,
+    ) -> Result<(), ReportError> {
+        for (k, name) in names.iter().enumerate() {
+            let (col, row) = ((k / self.rows) as i64, (k % self.rows) as i64);
+            let x = x0 + col * self.col_w;
+            let y = top + row * Self::ROW_H + Self::ROW_H / 2;
+            let yc = y as f32 + 0.5; // a pixel centre, so that the line has its full colour
+            let (colour, dash, w) = curve_style(k);
+            c.polyline(&[(x as f32, yc), ((x + 34) as f32, yc)], colour, w, dash);
+            c.text(
+                (x + 42) as f32,
+                y as f32,
+                name,
+                13.0,
+                BLACK,
+                HAlign::Left,
+                VAlign::Middle,
+            )?;
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

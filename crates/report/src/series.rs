@@ -2,7 +2,7 @@
 //! in y, one plot per figure.
 
 use crate::canvas::{Canvas, HAlign, VAlign, BLACK, WHITE};
-use crate::dvh::curve_style;
+use crate::dvh::{curve_style, Legend};
 use crate::ticks::{nice_step, nice_ticks, superscript, tick_labels};
 use crate::{ReportError, Rgb};
 
@@ -141,14 +141,9 @@ pub fn series_plot(series: &[Series], opts: &SeriesOptions) -> Result<Canvas, Re
     };
     let (pw, ph) = (opts.plot_width_px as i64, opts.plot_height_px as i64);
     let (left, top, bottom) = (96i64, 64i64, 72i64);
-    let row_h = 20i64;
-    let mut name_w = 0.0f32;
-    for s in series {
-        name_w = name_w.max(Canvas::text_width(&s.name, 13.0)?);
-    }
-    let col_w = 44 + name_w.ceil() as i64 + 16;
-    let rows = (ph / row_h).max(1) as usize;
-    let columns = series.len().div_ceil(rows);
+    let names: Vec<&str> = series.iter().map(|s| s.name.as_str()).collect();
+    let legend = Legend::layout(&names, ph)?;
+    let (columns, col_w) = (legend.columns, legend.col_w);
     let width = left + pw + 28 + columns as i64 * col_w + 16;
     if width > crate::canvas::MAX_EDGE_PX as i64 {
         return Err(input(format!("{} curves: too many to plot", series.len())));
@@ -273,24 +268,7 @@ pub fn series_plot(series: &[Series], opts: &SeriesOptions) -> Result<Canvas, Re
         }
     }
     c.stroke_rect(left, top, pw + 1, ph + 1, BLACK);
-    let lx0 = left + pw + 28;
-    for (k, s) in series.iter().enumerate() {
-        let (col, row) = ((k / rows) as i64, (k % rows) as i64);
-        let x = lx0 + col * col_w;
-        let y = top + row * row_h + row_h / 2;
-        let yc = y as f32 + 0.5;
-        let (colour, dash, w) = curve_style(k);
-        c.polyline(&[(x as f32, yc), ((x + 34) as f32, yc)], colour, w, dash);
-        c.text(
-            (x + 42) as f32,
-            y as f32,
-            &s.name,
-            13.0,
-            BLACK,
-            HAlign::Left,
-            VAlign::Middle,
-        )?;
-    }
+    legend.draw(&mut c, &names, left + pw + 28, top)?;
     Ok(c)
 }
 
