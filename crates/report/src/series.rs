@@ -23,7 +23,7 @@ pub struct Series {
 pub struct SeriesOptions {
     /// Title at the top of the figure.
     pub title: String,
-    /// Title of the x axis, with its unit (e.g. "time [day]").
+    /// Title of the x axis, with its unit (e.g. "time \[day\]").
     pub x_title: String,
     /// Title of the y axis, with its unit.
     pub y_title: String,
