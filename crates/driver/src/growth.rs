@@ -705,6 +705,24 @@ fn read_dose_map(
             ),
         )
     })?;
+    // The dose must say what it is: Gy per history (one decay or one source photon).
+    let units = match h5::read_attr_string(file, "/dose/dose_gy", "units") {
+        Ok(u) => Some(u),
+        Err(pedisim_io::IoError::MissingObject { .. }) => None,
+        Err(e) => return Err(e.into()),
+    };
+    if units.as_deref() != Some("Gy per history") {
+        let found = units.map_or("no `units` attribute".to_string(), |u| {
+            format!("units \"{u}\"")
+        });
+        return Err(err(
+            f,
+            format!(
+                "{key} = {}: /dose/dose_gy has {found}: expected \"Gy per history\" (a dose file of pedisim run)",
+                file.display()
+            ),
+        ));
+    }
     let (dose, _) = h5::read_f64_dataset(file, "/dose/dose_gy")?;
     if dose.len() != phantom.grid.len() {
         return Err(err(

@@ -222,6 +222,21 @@ fn agent_params(
     }
     p.validate()
         .map_err(|e| err(f, format!("[agents.parameters] {e}")))?;
+    // Forward-Euler stability of the mechanics: dt k < 2 with k the stiffest relaxation
+    // rate, a pair of newborn daughters (overlap 1 - d/R = 0.74 of the sum R of their
+    // radii): k = 4 repulsion 0.74 / R (AgentParams::dt_mechanics_min).
+    let r_daughter = (3.0 * p.cell_volume_um3 / (8.0 * std::f64::consts::PI)).cbrt();
+    let k = 4.0 * p.repulsion_um_per_min * 0.74 / (2.0 * r_daughter);
+    if p.dt_mechanics_min * k >= 2.0 {
+        return Err(err(
+            f,
+            format!(
+                "[agents.parameters] dt_mechanics_min = {}: forward Euler is unstable for newborn daughter cells at this repulsion and cell volume; expected a step below {:.3} min",
+                p.dt_mechanics_min,
+                2.0 / k
+            ),
+        ));
+    }
     Ok(p)
 }
 

@@ -377,6 +377,49 @@ fn bad_growth_configurations_are_rejected_naming_the_key() {
         base.replace("[output]", &rpt.replace("repair_half_time_h = 1.5\n", "")),
         "repair_half_time_h is missing",
     );
+    // A dose map in other units than Gy per history (same grid as the phantom).
+    let mgy = dir.path().join("mgy.h5");
+    let zeros = vec![1.0f64; 12 * 12 * 15];
+    let attrs = vec![
+        (
+            "dims_xyz".to_string(),
+            h5::AttrValue::from(vec![12u64, 12, 15]),
+        ),
+        ("voxel_size_mm".to_string(), [2.0, 2.0, 2.0].into()),
+        ("origin_mm".to_string(), [-11.0, -11.0, -14.0].into()),
+        ("axis_sign".to_string(), [1.0, 1.0, 1.0].into()),
+    ];
+    h5::write_table_file(
+        &mgy,
+        &h5::TableFile {
+            format_name: "test",
+            format_version: ("v", "1"),
+            root_attrs: &attrs,
+            groups: vec![h5::TableGroup {
+                name: "dose",
+                description: "d",
+                columns: vec![],
+            }],
+            matrices: vec![],
+            volumes: vec![h5::Volume {
+                group: "dose",
+                name: "dose_gy",
+                shape: vec![15, 12, 12],
+                values: h5::VolumeValues::F64(&zeros),
+                units: "mGy",
+                description: "a dose in the wrong unit",
+            }],
+        },
+    )
+    .unwrap();
+    let other_h5 = dir.path().join("other.h5").display().to_string();
+    check(
+        base.replace(
+            "[output]",
+            &ext.replace(&other_h5, &mgy.display().to_string()),
+        ),
+        "has units \"mGy\": expected \"Gy per history\"",
+    );
     let both = ext.replace("fractions = 2", "fractions = 2\ntimes_day = [1.0]");
     check(
         base.replace("[output]", &both),
@@ -506,4 +549,17 @@ fn agent_runs_write_cells_oxygen_and_fractions_and_reject_what_they_cannot_do() 
         .unwrap()
         .to_string();
     assert!(e.contains("external-beam fractions only"), "{e}");
+    std::fs::write(
+        &cfg,
+        base.replace(
+            "oxygen_voxel_um = 30.0",
+            "oxygen_voxel_um = 30.0\ndt_mechanics_min = 1.0\ndt_phenotype_min = 6.0",
+        ),
+    )
+    .unwrap();
+    let e = agents_plan_from_file(&cfg, &GrowthOverrides::default())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("forward Euler is unstable"), "{e}");
 }
