@@ -707,8 +707,12 @@ impl Ledger<'_> {
         else {
             unreachable!()
         };
+        let unit = match self.spec.kind {
+            crate::campaign_spec::CampaignKind::Dose => "histories",
+            crate::campaign_spec::CampaignKind::Growth => "time steps",
+        };
         format!(
-            "campaign {}: {finished}/{total} runs finished ({} failed), {:.3e} histories/s, ETA {}",
+            "campaign {}: {finished}/{total} runs finished ({} failed), {:.3e} {unit}/s, ETA {}",
             self.spec.name,
             self.report.failed,
             histories_per_second,

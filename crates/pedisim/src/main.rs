@@ -74,7 +74,8 @@ enum Command {
         #[arg(short, long)]
         quiet: bool,
     },
-    /// Run every dose simulation of a campaign file (docs/campaign.md).
+    /// Run every simulation of a campaign file, dose runs or tumour-growth runs
+    /// (docs/campaign.md).
     ///
     /// The campaign expands into runs (Cartesian products of axes, variants, Latin-hypercube
     /// samples) whose dose files go to OUTPUT_DIR/runs and are indexed in
@@ -644,6 +645,11 @@ fn real_main() -> Result<()> {
                 );
                 bar
             });
+            // What the throughput counts: histories, or time steps of growth runs.
+            let work_unit = match spec.kind {
+                pedisim_driver::campaign_spec::CampaignKind::Dose => "histories",
+                pedisim_driver::campaign_spec::CampaignKind::Growth => "time steps",
+            };
             let report = pedisim_driver::campaign::run_campaign(
                 &spec,
                 &runs,
@@ -666,7 +672,7 @@ fn real_main() -> Result<()> {
                         bar.set_length(*total as u64);
                         bar.set_position(*finished as u64);
                         bar.set_message(format!(
-                            "{histories_per_second:.3e} histories/s  ETA {}",
+                            "{histories_per_second:.3e} {work_unit}/s  ETA {}",
                             if eta_seconds.is_finite() {
                                 format!("{eta_seconds:.0} s")
                             } else {
