@@ -8,6 +8,18 @@ use pedisim_io::h5;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
+/// The phantom of every configuration here: 24 x 24 x 30 mm in 2 mm voxels, three layers
+/// along z (the last, bone, is not invadable).
+const PHANTOM: &str = r#"[phantom]
+kind = "slabs"
+lateral_mm = [24.0, 24.0]
+voxel_mm = [2.0, 2.0, 2.0]
+slabs = [
+    { name = "grey", material = "brain", thickness_mm = 10.0 },
+    { name = "white", material = "brain", thickness_mm = 10.0 },
+    { name = "bone", material = "cortical_bone", thickness_mm = 10.0 },
+]"#;
+
 /// A 3-layer slab phantom of 24 x 24 x 30 mm in 2 mm voxels (the last layer is not
 /// invadable), with a growth model and `extra` appended (treatment, output).
 fn config(dir: &Path, extra: &str) -> std::path::PathBuf {
@@ -16,15 +28,7 @@ fn config(dir: &Path, extra: &str) -> std::path::PathBuf {
 [model]
 kind = "continuum"
 
-[phantom]
-kind = "slabs"
-lateral_mm = [24.0, 24.0]
-voxel_mm = [2.0, 2.0, 2.0]
-slabs = [
-    {{ name = "grey", material = "brain", thickness_mm = 10.0 }},
-    {{ name = "white", material = "brain", thickness_mm = 10.0 }},
-    {{ name = "bone", material = "cortical_bone", thickness_mm = 10.0 }},
-]
+{PHANTOM}
 
 [continuum]
 rho_per_day = 0.05
@@ -190,15 +194,7 @@ histories = 20000
 batches = 10
 seed = 7
 
-[phantom]
-kind = "slabs"
-lateral_mm = [24.0, 24.0]
-voxel_mm = [2.0, 2.0, 2.0]
-slabs = [
-    {{ name = "grey", material = "brain", thickness_mm = 10.0 }},
-    {{ name = "white", material = "brain", thickness_mm = 10.0 }},
-    {{ name = "bone", material = "cortical_bone", thickness_mm = 10.0 }},
-]
+{PHANTOM}
 
 [source]
 {source}
@@ -434,15 +430,7 @@ fn agents_config(dir: &Path, extra: &str) -> std::path::PathBuf {
 [model]
 kind = "agents"
 
-[phantom]
-kind = "slabs"
-lateral_mm = [24.0, 24.0]
-voxel_mm = [2.0, 2.0, 2.0]
-slabs = [
-    {{ name = "grey", material = "brain", thickness_mm = 10.0 }},
-    {{ name = "white", material = "brain", thickness_mm = 10.0 }},
-    {{ name = "bone", material = "cortical_bone", thickness_mm = 10.0 }},
-]
+{PHANTOM}
 
 [agents]
 end_day = 0.25

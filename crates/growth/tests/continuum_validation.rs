@@ -140,48 +140,37 @@ fn observed_order(coarse: f64, mid: f64, fine: f64) -> f64 {
     ((coarse - mid) / (mid - fine)).abs().log2()
 }
 
-#[test]
-fn front_position_converges_at_second_order_in_time_with_crank_nicolson() {
-    let x: Vec<f64> = [0.4, 0.2, 0.1]
+/// Observed order of the front position at t = 20 days (D = 1 mm^2/day, rho = 1/day,
+/// smooth start, 80 mm) over three (h mm, dt day) pairs refined by 2.
+fn front_order(grids: [(f64, f64); 3], scheme: DiffusionScheme) -> (Vec<f64>, f64) {
+    let x: Vec<f64> = grids
         .iter()
-        .map(|dt| {
-            let mut m = front_model(
-                1.0,
-                1.0,
-                0.2,
-                80.0,
-                *dt,
-                DiffusionScheme::CrankNicolson,
-                true,
-            );
+        .map(|(h, dt)| {
+            let mut m = front_model(1.0, 1.0, *h, 80.0, *dt, scheme, true);
             m.advance_to(20.0);
             front_position_mm(&m)
         })
         .collect();
     let p = observed_order(x[0], x[1], x[2]);
+    (x, p)
+}
+
+#[test]
+fn front_position_converges_at_second_order_in_time_with_crank_nicolson() {
+    let (x, p) = front_order(
+        [(0.2, 0.4), (0.2, 0.2), (0.2, 0.1)],
+        DiffusionScheme::CrankNicolson,
+    );
     eprintln!("front at t = 20 d for dt = 0.4, 0.2, 0.1 d: {x:?}; order {p:.2}");
     assert!((1.7..2.3).contains(&p), "order in time {p}");
 }
 
 #[test]
 fn front_position_converges_at_first_order_in_time_with_backward_euler() {
-    let x: Vec<f64> = [0.4, 0.2, 0.1]
-        .iter()
-        .map(|dt| {
-            let mut m = front_model(
-                1.0,
-                1.0,
-                0.2,
-                80.0,
-                *dt,
-                DiffusionScheme::BackwardEuler,
-                true,
-            );
-            m.advance_to(20.0);
-            front_position_mm(&m)
-        })
-        .collect();
-    let p = observed_order(x[0], x[1], x[2]);
+    let (x, p) = front_order(
+        [(0.2, 0.4), (0.2, 0.2), (0.2, 0.1)],
+        DiffusionScheme::BackwardEuler,
+    );
     eprintln!("front at t = 20 d for dt = 0.4, 0.2, 0.1 d (backward Euler): {x:?}; order {p:.2}");
     assert!((0.8..1.2).contains(&p), "order in time {p}");
 }
@@ -190,23 +179,10 @@ fn front_position_converges_at_first_order_in_time_with_backward_euler() {
 fn front_position_converges_at_second_order_in_space() {
     // The same small time step for the three grids: the time error is common to the three
     // solutions and cancels in their differences.
-    let x: Vec<f64> = [0.4, 0.2, 0.1]
-        .iter()
-        .map(|h| {
-            let mut m = front_model(
-                1.0,
-                1.0,
-                *h,
-                80.0,
-                0.02,
-                DiffusionScheme::CrankNicolson,
-                true,
-            );
-            m.advance_to(20.0);
-            front_position_mm(&m)
-        })
-        .collect();
-    let p = observed_order(x[0], x[1], x[2]);
+    let (x, p) = front_order(
+        [(0.4, 0.02), (0.2, 0.02), (0.1, 0.02)],
+        DiffusionScheme::CrankNicolson,
+    );
     eprintln!("front at t = 20 d for h = 0.4, 0.2, 0.1 mm: {x:?}; order {p:.2}");
     assert!((1.6..2.4).contains(&p), "order in space {p}");
 }
