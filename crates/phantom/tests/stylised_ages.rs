@@ -438,3 +438,85 @@ fn reference_values_interpolate_linearly_in_age() {
     assert_eq!(reference_mass_kg("R-marrow", 5.0, Sex::Male).unwrap(), 0.0);
     assert!((reference_mass_kg("Ht-cont", 15.0, Sex::Female).unwrap() - 0.347).abs() < 1e-9);
 }
+
+/// Extent (mm) along `axis` of the body's voxels (labels other than 0), restricted to the
+/// voxels whose z index is in `z_range`.
+fn body_extent_mm(v: &stylised::Voxelised, axis: usize, z_range: std::ops::Range<usize>) -> f64 {
+    let g = &v.phantom.grid;
+    let [nx, ny, _] = g.dims;
+    let (mut lo, mut hi) = (usize::MAX, 0usize);
+    for (i, l) in v.phantom.labels.iter().enumerate() {
+        let ijk = [i % nx, (i / nx) % ny, i / (nx * ny)];
+        if *l != 0 && z_range.contains(&ijk[2]) {
+            lo = lo.min(ijk[axis]);
+            hi = hi.max(ijk[axis]);
+        }
+    }
+    assert!(lo <= hi, "no body voxel in z {z_range:?}");
+    (hi - lo + 1) as f64 * g.voxel_mm[axis]
+}
+
+#[test]
+fn personalised_body_has_the_requested_height_weight_and_torso() {
+    // A 5-year-old girl taller and heavier than the reference (109 cm, 19 kg), with the
+    // torso measures a clinician records: the voxelised body at 4 mm is measured as an
+    // image would be (extents of the non-background voxels, mass of the voxels), not read
+    // back from the fit.
+    const H: f64 = 4.0;
+    let reference = BodySpec::reference(5.0, Sex::Female);
+    let (ref_body, ref_fit) = paediatric_body_fit(&reference).expect("reference fit");
+    let ref_v = voxelise(&ref_body, &VoxeliseOptions::cubic(H), nominal_density).expect("voxelise");
+    // The trunk stands on the legs: measure in the slice at mid-trunk height above the
+    // lowest body voxel (the soles).
+    let mid = |v: &stylised::Voxelised, fit: &stylised::FitReport| {
+        let [nx, ny, _] = v.phantom.grid.dims;
+        let sole = v
+            .phantom
+            .labels
+            .iter()
+            .position(|l| *l != 0)
+            .expect("a body")
+            / (nx * ny);
+        let k = sole + ((fit.leg_length_cm + 0.5 * fit.trunk_length_cm) * 10.0 / H) as usize;
+        k..k + 1
+    };
+    let ref_lat = body_extent_mm(&ref_v, 0, mid(&ref_v, &ref_fit));
+    let ref_ap = body_extent_mm(&ref_v, 1, mid(&ref_v, &ref_fit));
+    // Ask for a torso 10 % wider and 10 % deeper, 116 cm and 23 kg.
+    let spec = BodySpec {
+        height_cm: Some(116.0),
+        weight_kg: Some(23.0),
+        torso_lateral_cm: Some(0.11 * ref_lat),
+        torso_ap_cm: Some(0.11 * ref_ap),
+        ..reference
+    };
+    let (body, fit) = paediatric_body_fit(&spec).expect("personalised fit");
+    let v = voxelise(&body, &VoxeliseOptions::cubic(H), nominal_density).expect("voxelise");
+    let nz = v.phantom.grid.dims[2];
+    let height_mm = body_extent_mm(&v, 2, 0..nz);
+    let lat = body_extent_mm(&v, 0, mid(&v, &fit));
+    let ap = body_extent_mm(&v, 1, mid(&v, &fit));
+    let mass_kg: f64 = v
+        .phantom
+        .label_masses_kg()
+        .iter()
+        .filter(|(l, _)| *l != 0)
+        .map(|(_, m)| m)
+        .sum();
+    eprintln!(
+        "reference torso {ref_lat} x {ref_ap} mm; personalised: height {height_mm} mm, torso {lat} x {ap} mm, mass {mass_kg:.3} kg"
+    );
+    // Extents are whole voxels: within one voxel (and the half voxel each end may lose).
+    assert!(
+        (height_mm - 1160.0).abs() <= 2.0 * H,
+        "height {height_mm} mm"
+    );
+    assert!((lat - 1.1 * ref_lat).abs() <= 2.0 * H, "lateral {lat} mm");
+    assert!((ap - 1.1 * ref_ap).abs() <= 2.0 * H, "AP {ap} mm");
+    // The body mass within the family's 3 % (the organs keep their reference masses; the
+    // rest of the body takes the difference).
+    assert!(
+        (mass_kg / 23.0 - 1.0).abs() < TOLERANCE,
+        "mass {mass_kg} kg"
+    );
+}
