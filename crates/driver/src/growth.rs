@@ -1057,9 +1057,6 @@ pub fn run_growth(
     let wall = start.elapsed().as_secs_f64();
     let rate = if wall > 0.0 { n * steps / wall } else { 0.0 };
     write_growth(plan, &trajectory, &snapshots, wall, rate, threads)?;
-    if let Some(csv) = &plan.csv {
-        crate::write_text_atomic(csv, &trajectory_csv(&trajectory))?;
-    }
     Ok(GrowthOutcome {
         output: plan.output.clone(),
         trajectory,
@@ -1069,22 +1066,51 @@ pub fn run_growth(
     })
 }
 
-/// The trajectory as CSV (header line, one row per output time).
-pub fn trajectory_csv(rows: &[Observables]) -> String {
-    let mut s = String::from(
-        "time_day,total_cells,detectable_volume_mm3,equivalent_radius_mm,max_density_cells_per_mm3\n",
-    );
-    for r in rows {
-        s.push_str(&format!(
-            "{},{:e},{},{},{:e}\n",
-            r.time_day,
-            r.total_cells,
-            r.detectable_volume_mm3,
-            r.equivalent_radius_mm,
-            r.max_density_cells_per_mm3
-        ));
+/// A group of columns as CSV: a header line of the column names, one line per row
+/// (reals in Rust's shortest round-trip notation). The CSV copies of growth trajectories
+/// are written from the same group as the HDF5 `/trajectory`, so the two cannot differ.
+pub(crate) fn table_csv(group: &TableGroup) -> String {
+    let names: Vec<&str> = group.columns.iter().map(|c| c.name).collect();
+    let mut s = names.join(",");
+    s.push('\n');
+    let rows = group.columns.first().map_or(0, |c| match &c.values {
+        ColumnValues::F64(v) => v.len(),
+        ColumnValues::U64(v) => v.len(),
+        ColumnValues::Str(v) => v.len(),
+    });
+    for r in 0..rows {
+        let cells: Vec<String> = group
+            .columns
+            .iter()
+            .map(|c| match &c.values {
+                ColumnValues::F64(v) => v[r].to_string(),
+                ColumnValues::U64(v) => v[r].to_string(),
+                ColumnValues::Str(v) => v[r].clone(),
+            })
+            .collect();
+        s.push_str(&cells.join(","));
+        s.push('\n');
     }
     s
+}
+
+/// Writes a growth result's HDF5 file, then (if asked) the CSV copy of its `/trajectory`
+/// group: the CSV's presence marks a complete result for campaigns.
+pub(crate) fn write_result(
+    output: &Path,
+    csv: Option<&Path>,
+    file: &TableFile,
+) -> Result<(), DriverError> {
+    h5::write_table_file(output, file)?;
+    if let Some(csv) = csv {
+        let trajectory = file
+            .groups
+            .iter()
+            .find(|g| g.name == "trajectory")
+            .expect("growth results have a trajectory");
+        crate::write_text_atomic(csv, &table_csv(trajectory))?;
+    }
+    Ok(())
 }
 
 fn write_growth(
@@ -1268,6 +1294,6 @@ fn write_growth(
         matrices: vec![],
         volumes,
     };
-    h5::write_table_file(&plan.output, &file)?;
+    write_result(&plan.output, plan.csv.as_deref(), &file)?;
     Ok(())
 }

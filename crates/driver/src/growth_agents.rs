@@ -10,8 +10,9 @@
 
 use crate::config::{load_toml, MaterialSpecSer, PhantomSection};
 use crate::growth::{
-    err, positive, provenance_attrs, treatment_courses, worker_pool, Attrs, GrowthOutputSection,
-    GrowthRunSection, ModelSection, TreatmentSection, GROWTH_FORMAT_NAME, GROWTH_FORMAT_VERSION,
+    err, positive, provenance_attrs, treatment_courses, worker_pool, write_result, Attrs,
+    GrowthOutputSection, GrowthRunSection, ModelSection, TreatmentSection, GROWTH_FORMAT_NAME,
+    GROWTH_FORMAT_VERSION,
 };
 use crate::plan::build_phantom;
 use crate::DriverError;
@@ -21,7 +22,7 @@ use pedisim_growth::agents::{
 };
 use pedisim_growth::continuum::Course;
 use pedisim_io::h5::{
-    self, AttrValue, Column, ColumnValues, TableFile, TableGroup, Volume, VolumeValues,
+    AttrValue, Column, ColumnValues, TableFile, TableGroup, Volume, VolumeValues,
 };
 use pedisim_physics::material::MaterialDb;
 use serde::{Deserialize, Serialize};
@@ -462,9 +463,6 @@ pub fn run_agents(
         rate,
         threads,
     )?;
-    if let Some(csv) = &plan.csv {
-        crate::write_text_atomic(csv, &agents_csv(&trajectory))?;
-    }
     Ok(AgentsOutcome {
         output: plan.output.clone(),
         trajectory,
@@ -472,27 +470,6 @@ pub fn run_agents(
         cell_steps_per_second: rate,
         threads,
     })
-}
-
-/// The trajectory as CSV (header line, one row per output time).
-pub fn agents_csv(rows: &[TrajectoryRow]) -> String {
-    let mut s = String::from(
-        "time_day,live_cells,apoptotic_cells,necrotic_cells,necrosis_events,radius_um,max_radius_um,hypoxic_fraction\n",
-    );
-    for r in rows {
-        s.push_str(&format!(
-            "{},{},{},{},{},{},{},{}\n",
-            r.time_min / 1440.0,
-            r.live,
-            r.apoptotic,
-            r.necrotic,
-            r.necrosis_events,
-            r.radius_um,
-            r.max_radius_um,
-            r.hypoxic_fraction
-        ));
-    }
-    s
 }
 
 fn state_code(s: CellState) -> u64 {
@@ -670,7 +647,7 @@ fn write_agents(
         matrices: vec![],
         volumes,
     };
-    h5::write_table_file(&plan.output, &file)?;
+    write_result(&plan.output, plan.csv.as_deref(), &file)?;
     Ok(())
 }
 

@@ -125,6 +125,13 @@ fn growth_run_writes_its_trajectory_snapshots_and_provenance() {
     let csv = std::fs::read_to_string(dir.path().join("growth.csv")).unwrap();
     assert_eq!(csv.lines().count(), 6);
     assert!(csv.starts_with("time_day,total_cells,"));
+    // The CSV holds the HDF5 trajectory's values exactly (round-trip notation).
+    let csv_cells: Vec<f64> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(1).unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(csv_cells, cells);
     // pedisim report recognises a growth result: curves and one figure per snapshot.
     let figs = pedisim_driver::report::report(&file, &dir.path().join("fig"), None).unwrap();
     let names: Vec<String> = figs
