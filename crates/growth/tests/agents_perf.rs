@@ -86,6 +86,10 @@ fn throughput_ten_thousand_cells() {
         rows.last()
     );
     eprintln!(
+        "neighbour lists: {:?} (mechanics steps, builds)",
+        m.neighbour_list_builds()
+    );
+    eprintln!(
         "process CPU time of the steps {cpu:.2} s ({} threads): {:.3e} cell-steps per CPU-second",
         rayon::current_num_threads(),
         cell_steps as f64 / cpu

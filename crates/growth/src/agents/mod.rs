@@ -24,8 +24,8 @@
 //!   dies by mitotic catastrophe (default: it dies at its next division attempt) or by
 //!   immediate apoptosis, see [`RadiationDeath`].
 //! - **Mechanics** ([`mechanics`]): PhysiCell's potentials, overdamped (`v = F`, drag 1),
-//!   forward Euler, neighbours from cell lists (uniform bins no smaller than the largest
-//!   interaction distance, rebuilt by a counting sort every step).
+//!   forward Euler, neighbours from Verlet lists built on uniform bins and reused while no
+//!   pair can have come into range unseen.
 //! - **Oxygen** ([`oxygen`]): `dp/dt = D lap p - (lambda + s) p` on a grid covering the box,
 //!   the outermost voxel layer held at the far field (Dirichlet), live cells binned as
 //!   sinks `s = sum uptake V_cell / V_voxel` into the voxel holding their centre (as
@@ -281,6 +281,12 @@ impl AgentModel {
         self.mech_step
     }
 
+    /// Mechanics steps taken and neighbour lists built so far (the Verlet lists of
+    /// [`mechanics`] are reused between builds; a diagnostic of their reuse).
+    pub fn neighbour_list_builds(&self) -> (u64, u64) {
+        self.lists.counts()
+    }
+
     /// Number of cells (all states).
     pub fn cell_count(&self) -> usize {
         self.ids.len()
@@ -522,6 +528,8 @@ impl AgentModel {
             self.radius[i] = radius_of(self.volume[i]);
             self.adhesive[i] = self.state[i] == CellState::Live;
         }
+        // Cells were added, removed, moved between slots and resized.
+        self.lists.invalidate();
     }
 
     fn move_slot(&mut self, from: usize, to: usize) {
