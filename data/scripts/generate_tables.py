@@ -17,6 +17,7 @@ import argparse
 import json
 import math
 import pathlib
+import tomllib
 from importlib.metadata import version
 
 import numpy as np
@@ -346,17 +347,21 @@ MATERIALS = {
     "lead": ("Lead", 11.35, 823.0, "NIST ESTAR element 82; I from ICRU Report 37", dict(Pb=100.0)),
 }
 # ICRU Report 37 rules for I of compounds: condensed-phase values for H, C, N, O, F, Cl and
-# 1.13 x the elemental value for all other elements.
-I_CONDENSED = dict(H=19.2, C=81.0, N=82.0, O=106.0, F=112.0, Cl=180.0)
-I_ELEMENT = dict(Na=149.0, Mg=156.0, Al=166.0, P=173.0, S=180.0, Ar=188.0, K=190.0,
-                 Ca=191.0, Fe=286.0, Zn=330.0, I=491.0, Pb=823.0)
+# 1.13 x the elemental value for all other elements. The values are an input table shared
+# with the Rust code (data/electron/icru37_i_values.toml), not written here.
+with open(DATA / "electron" / "icru37_i_values.toml", "rb") as _f:
+    _ICRU37 = tomllib.load(_f)
+assert _ICRU37["format"] == "pedisim-icru37-i-values/1"
+I_CONDENSED = _ICRU37["condensed_ev"]
+I_ELEMENT = _ICRU37["elemental_ev"]
+I_COMPOUND_FACTOR = _ICRU37["compound_factor"]
 
 
 def bragg_i(comp, weights):
     """Mean excitation energy (eV) by Bragg additivity, ICRU Report 37 rules."""
     num = den = 0.0
     for sym, w in comp.items():
-        i_val = I_CONDENSED.get(sym) or 1.13 * I_ELEMENT[sym]
+        i_val = I_CONDENSED.get(sym) or I_COMPOUND_FACTOR * I_ELEMENT[sym]
         zw = w * Z_OF[sym] / weights[sym]
         num, den = num + zw * math.log(i_val), den + zw
     return round(math.exp(num / den), 1)

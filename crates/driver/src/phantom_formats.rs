@@ -109,45 +109,65 @@ fn tokens(line: &str) -> Vec<(usize, &str)> {
 // Mean excitation energy
 // ---------------------------------------------------------------------------------------
 
+/// The ICRU Report 37 I-value table shared with `data/scripts/generate_tables.py`
+/// (`data/electron/icru37_i_values.toml`, compiled in).
+const ICRU37_I_VALUES_TOML: &str = include_str!("../../../data/electron/icru37_i_values.toml");
+
+/// `data/electron/icru37_i_values.toml`: condensed-phase and elemental I-values \[eV\].
+#[derive(Deserialize)]
+struct Icru37IValues {
+    format: String,
+    compound_factor: f64,
+    condensed_ev: BTreeMap<String, f64>,
+    elemental_ev: BTreeMap<String, f64>,
+}
+
+/// The compiled-in I-value table by atomic number.
+struct Icru37Table {
+    /// Condensed-phase I-values \[eV\], used as they stand.
+    condensed_ev: HashMap<u32, f64>,
+    /// Elemental I-values \[eV\], multiplied by `compound_factor`.
+    elemental_ev: HashMap<u32, f64>,
+    /// Factor for elements other than the condensed-phase ones.
+    compound_factor: f64,
+}
+
+/// The compiled-in table, read once.
+fn icru37_table() -> &'static Icru37Table {
+    static TABLE: std::sync::OnceLock<Icru37Table> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        // The file is part of the source tree and checked by `icru37_table_reads`: a
+        // malformed copy is a build defect, not user input.
+        let t: Icru37IValues = toml::from_str(ICRU37_I_VALUES_TOML)
+            .expect("data/electron/icru37_i_values.toml is valid (tested)");
+        assert_eq!(t.format, "pedisim-icru37-i-values/1");
+        let by_z = |m: &BTreeMap<String, f64>| -> HashMap<u32, f64> {
+            m.iter()
+                .map(|(sym, &i)| {
+                    let z = z_of_symbol(sym).expect("element symbols of the I-value table");
+                    (z, i)
+                })
+                .collect()
+        };
+        Icru37Table {
+            condensed_ev: by_z(&t.condensed_ev),
+            elemental_ev: by_z(&t.elemental_ev),
+            compound_factor: t.compound_factor,
+        }
+    })
+}
+
 /// The I-value \[eV\] of an element bound in a compound by the ICRU Report 37 rules:
-/// condensed-phase values for H, C, N, O, F, Cl and 1.13 x the elemental value for the
-/// others (elemental values of ICRU Report 37 as listed by NIST ESTAR). These are the rules
-/// and numbers `data/scripts/generate_tables.py` uses for `data/materials.toml`, plus Si,
-/// Ti, Cu, Ag and Sn. None for an element without a value here.
+/// condensed-phase values for H, C, N, O, F and Cl, and 1.13 x the elemental value for the
+/// others (elemental values of ICRU Report 37 as listed by NIST ESTAR). The numbers are
+/// those of `data/electron/icru37_i_values.toml`, the table `data/scripts/generate_tables.py`
+/// uses for `data/materials.toml`. None for an element without a value there.
 pub fn icru37_compound_i_ev(z: u32) -> Option<f64> {
-    let condensed = match z {
-        1 => Some(19.2),
-        6 => Some(81.0),
-        7 => Some(82.0),
-        8 => Some(106.0),
-        9 => Some(112.0),
-        17 => Some(180.0),
-        _ => None,
-    };
-    if condensed.is_some() {
-        return condensed;
-    }
-    let elemental = match z {
-        11 => 149.0,
-        12 => 156.0,
-        13 => 166.0,
-        14 => 173.0,
-        15 => 173.0,
-        16 => 180.0,
-        18 => 188.0,
-        19 => 190.0,
-        20 => 191.0,
-        22 => 233.0,
-        26 => 286.0,
-        29 => 322.0,
-        30 => 330.0,
-        47 => 470.0,
-        50 => 488.0,
-        53 => 491.0,
-        82 => 823.0,
-        _ => return None,
-    };
-    Some(1.13 * elemental)
+    let t = icru37_table();
+    t.condensed_ev
+        .get(&z)
+        .copied()
+        .or_else(|| t.elemental_ev.get(&z).map(|i| t.compound_factor * i))
 }
 
 /// Mean excitation energy \[eV\] of a mixture by Bragg additivity,
@@ -1138,6 +1158,18 @@ Medium  name       H     C     N     O    Na    Mg     P     S    Cl     K    Ca
             icrp110_material_name("  Lung tissue (compressed) "),
             "icrp110_lung_tissue_compressed"
         );
+    }
+
+    #[test]
+    fn icru37_table_reads() {
+        // Condensed-phase values stand as they are; others take the 1.13 factor.
+        assert_eq!(icru37_compound_i_ev(1), Some(19.2));
+        assert_eq!(icru37_compound_i_ev(8), Some(106.0));
+        assert!((icru37_compound_i_ev(20).unwrap() - 1.13 * 191.0).abs() < 1e-12);
+        assert!((icru37_compound_i_ev(82).unwrap() - 1.13 * 823.0).abs() < 1e-12);
+        assert_eq!(icru37_compound_i_ev(92), None);
+        let t = icru37_table();
+        assert_eq!(t.condensed_ev.len() + t.elemental_ev.len(), 23);
     }
 
     #[test]
