@@ -315,7 +315,7 @@ pub fn dry_run_report(runs: &[ExpandedRun], costs: &[RunCost]) -> String {
     let agents = runs.first().is_some_and(|r| r.config.is_agents());
     let pilot = if agents {
         format!(
-            "{AGENTS_PILOT_STEPS} mechanics steps of the initial spheroid per distinct configuration; a growing spheroid costs more"
+            "{AGENTS_PILOT_STEPS} mechanics steps (of the initial spheroid: a growing one costs more) per distinct configuration"
         )
     } else if growth {
         format!("{GROWTH_PILOT_STEPS} time steps per distinct grid")
