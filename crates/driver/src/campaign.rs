@@ -3,7 +3,9 @@
 //!
 //! A growth campaign ([`CampaignKind::Growth`]) runs `pedisim grow` runs the same way:
 //! whole runs, over ranks or one after another; its index also holds the trajectories of
-//! the done runs, `/trajectories` (`docs/campaign.md`, "Growth campaigns").
+//! the done runs, `/trajectories` (`docs/campaign.md`, "Growth campaigns"), with the
+//! columns of the model's trajectory: the continuum model's ([`TRAJECTORY_COLUMNS`]) or
+//! the agent-based model's ([`AGENTS_TRAJECTORY_COLUMNS`]).
 //!
 //! **Never lose or redo finished work.** A run's dose file is written atomically by
 //! [`crate::execute`]; at start-up every run whose file exists and *verifies* (it opens,
@@ -21,12 +23,13 @@
 
 use crate::campaign_spec::Distribute;
 use crate::campaign_spec::{
-    campaign_fingerprint, fnv1a, growth_result_toml, result_toml, run_fingerprint, AnyRunConfig,
-    CampaignKind, CampaignSpec, ExpandedRun, FNV_OFFSET,
+    agents_result_toml, campaign_fingerprint, fnv1a, growth_result_toml, result_toml,
+    run_fingerprint, AnyRunConfig, CampaignKind, CampaignSpec, ExpandedRun, FNV_OFFSET,
 };
 use crate::comm::Comm;
 use crate::config::RunConfig;
 use crate::growth::{growth_plan, run_growth, GrowthConfig, GROWTH_FORMAT_NAME};
+use crate::growth_agents::{agents_plan, run_agents, AgentsConfig};
 use crate::plan::{plan, Plan};
 use crate::{execute_on, pilot_cost, DriverError, RunCost};
 use pedisim_io::h5::{self, AttrValue, CampaignRunRow, Column, ColumnValues, Matrix, TableGroup};
@@ -63,6 +66,7 @@ pub fn validate_runs(spec: &CampaignSpec, runs: &[ExpandedRun]) -> Result<(), Dr
         let checked = match &r.config {
             AnyRunConfig::Dose(c) => plan(c.clone(), &spec.base).map(|_| ()),
             AnyRunConfig::Growth(g) => growth_plan(g.clone(), &spec.base).map(|_| ()),
+            AnyRunConfig::Agents(a) => agents_plan(a.clone(), &spec.base).map(|_| ()),
         };
         if let Err(e) = checked {
             errors.push(format!("  {} ({}): {e}", r.id, r.label));
@@ -118,6 +122,25 @@ pub fn estimate_costs(
                     }
                 };
                 out.push(cost);
+                continue;
+            }
+            AnyRunConfig::Agents(a) => {
+                let steps = r.config.work_units();
+                let pilot = agents_pilot_config(a);
+                let key = agents_result_toml(&pilot);
+                let cost = match seen.get(&key) {
+                    Some(c) => *c,
+                    None => {
+                        log(&format!("pilot of {} ({})", r.id, r.label));
+                        let c = agents_pilot_cost(spec, &pilot)?;
+                        seen.insert(key, c);
+                        c
+                    }
+                };
+                out.push(RunCost {
+                    histories: steps,
+                    ..cost
+                });
                 continue;
             }
         };
@@ -180,6 +203,58 @@ fn growth_pilot_key(g: &GrowthConfig) -> String {
     )
 }
 
+/// Mechanics steps of the pilot of an agent-based run ([`estimate_costs`]): one hour of
+/// model time at the default step of 0.5 min.
+pub const AGENTS_PILOT_STEPS: u64 = 120;
+
+/// The configuration of the pilot of agent-based run `a`: the same phantom, box and model
+/// parameters (the cost of a step depends on the cell count, hence on every parameter),
+/// on one thread with seed 0, for [`AGENTS_PILOT_STEPS`] mechanics steps (fewer if the
+/// run has fewer), the default snapshots, no treatment and no CSV. Runs whose pilots
+/// coincide share one. The cost per step is that of the initial spheroid: a spheroid
+/// that grows during the run costs more per step than estimated.
+fn agents_pilot_config(a: &AgentsConfig) -> AgentsConfig {
+    let mut p = a.clone();
+    let steps = crate::campaign_spec::agents_time_steps(a).clamp(1, AGENTS_PILOT_STEPS);
+    let dt_min =
+        a.agents.end_day * 1440.0 / crate::campaign_spec::agents_time_steps(a).max(1) as f64;
+    p.run.threads = 1;
+    p.run.seed = 0;
+    p.agents.end_day = (dt_min * steps as f64 / 1440.0).min(a.agents.end_day);
+    p.agents.snapshot_days = None;
+    p.treatment = None;
+    p.output = Default::default();
+    p
+}
+
+/// Runs the pilot of an agent-based run into a temporary directory (removed) and returns
+/// its cost, as [`growth_pilot_cost`] does for the continuum model.
+fn agents_pilot_cost(spec: &CampaignSpec, pilot: &AgentsConfig) -> Result<RunCost, DriverError> {
+    let steps = crate::campaign_spec::agents_time_steps(pilot).max(1);
+    let dir = std::env::temp_dir().join(format!(
+        "pedisim-agents-pilot-{}-{}",
+        std::process::id(),
+        fnv1a(FNV_OFFSET, agents_result_toml(pilot).as_bytes())
+    ));
+    std::fs::create_dir_all(&dir).map_err(|e| {
+        DriverError::Other(format!("cannot create directory {}: {e}", dir.display()))
+    })?;
+    let mut config = pilot.clone();
+    config.output.path = dir.join("pilot.h5");
+    let t0 = Instant::now();
+    let result = agents_plan(config, &spec.base)
+        .and_then(|p| run_agents(&p, &mut |_, _| {}, &AtomicBool::new(false)));
+    let total = t0.elapsed().as_secs_f64();
+    let _ = std::fs::remove_dir_all(&dir);
+    let outcome = result?;
+    let stepping = outcome.wall_seconds.min(total);
+    Ok(RunCost {
+        setup_seconds: total - stepping,
+        seconds_per_history: stepping / steps as f64,
+        histories: steps,
+    })
+}
+
 /// Runs the pilot `pilot` of a growth run into a temporary file (removed) and returns its
 /// cost: set-up (validation, phantom, writing the result) and seconds per time step on one
 /// core. `histories` of the result is the pilot's steps; the caller sets the run's.
@@ -237,7 +312,12 @@ pub fn dry_run_report(runs: &[ExpandedRun], costs: &[RunCost]) -> String {
     let total: f64 = costs.iter().map(|c| c.core_seconds()).sum();
     let longest = costs.iter().map(|c| c.core_seconds()).fold(0.0, f64::max);
     let histories: u64 = costs.iter().map(|c| c.histories).sum();
-    let pilot = if growth {
+    let agents = runs.first().is_some_and(|r| r.config.is_agents());
+    let pilot = if agents {
+        format!(
+            "{AGENTS_PILOT_STEPS} mechanics steps (of the initial spheroid: a growing one costs more) per distinct configuration"
+        )
+    } else if growth {
         format!("{GROWTH_PILOT_STEPS} time steps per distinct grid")
     } else {
         format!(
@@ -266,6 +346,7 @@ pub fn verify_run_file(run: &ExpandedRun, path: &Path) -> bool {
     let config = match &run.config {
         AnyRunConfig::Dose(c) => c,
         AnyRunConfig::Growth(g) => return verify_growth_file(g, path).is_some(),
+        AnyRunConfig::Agents(a) => return verify_agents_file(a, path).is_some(),
     };
     let ok = || -> Option<bool> {
         let v = h5::read_attr_string(path, "/", "format_version").ok()?;
@@ -287,22 +368,20 @@ pub fn verify_run_file(run: &ExpandedRun, path: &Path) -> bool {
 }
 
 /// The trajectory of a growth result (`/trajectory` of growth layout 1.x): one value per
-/// output time in each column.
+/// output time in each column of its model's layout, [`TRAJECTORY_COLUMNS`] (continuum)
+/// or [`AGENTS_TRAJECTORY_COLUMNS`] (agent-based), counts of cells as exact integers in
+/// `f64`.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Trajectory {
-    /// Output times \[day\].
-    pub time_day: Vec<f64>,
-    /// Tumour cells \[cells\].
-    pub total_cells: Vec<f64>,
-    /// Volume at or above the detection threshold \[mm3\].
-    pub detectable_volume_mm3: Vec<f64>,
-    /// Radius of the sphere of the detectable volume \[mm\].
-    pub equivalent_radius_mm: Vec<f64>,
-    /// Largest density \[cells/mm3\].
-    pub max_density_cells_per_mm3: Vec<f64>,
+    /// Names of the columns: [`TRAJECTORY_COLUMNS`] or [`AGENTS_TRAJECTORY_COLUMNS`].
+    pub names: &'static [&'static str],
+    /// The columns in the order of `names` (the first is `time_day` \[day\]), of equal
+    /// length.
+    pub values: Vec<Vec<f64>>,
 }
 
-/// Names of the trajectory columns, in the order of [`Trajectory::columns`].
+/// Names of the continuum model's trajectory columns, in the order of
+/// [`Trajectory::columns`].
 pub const TRAJECTORY_COLUMNS: [&str; 5] = [
     "time_day",
     "total_cells",
@@ -311,46 +390,88 @@ pub const TRAJECTORY_COLUMNS: [&str; 5] = [
     "max_density_cells_per_mm3",
 ];
 
+/// Units of [`TRAJECTORY_COLUMNS`].
+const TRAJECTORY_UNITS: [&str; 5] = ["day", "cells", "mm3", "mm", "cells/mm3"];
+
+/// Meaning of [`TRAJECTORY_COLUMNS`].
+const TRAJECTORY_WHAT: [&str; 5] = [
+    "time of each output row from the start of the run: [run, output time]",
+    "number of tumour cells: [run, output time]",
+    "volume where the density is at least the detection threshold: [run, output time]",
+    "radius of the sphere of the detectable volume: [run, output time]",
+    "largest density: [run, output time]",
+];
+
+/// Names of the agent-based model's trajectory columns (its `/trajectory`, formats.md
+/// §11), in the order of [`Trajectory::columns`].
+pub const AGENTS_TRAJECTORY_COLUMNS: [&str; 8] = [
+    "time_day",
+    "live_cells",
+    "apoptotic_cells",
+    "necrotic_cells",
+    "necrosis_events",
+    "radius_um",
+    "max_radius_um",
+    "hypoxic_fraction",
+];
+
+/// Units of [`AGENTS_TRAJECTORY_COLUMNS`].
+const AGENTS_TRAJECTORY_UNITS: [&str; 8] =
+    ["day", "cells", "cells", "cells", "cells", "um", "um", "1"];
+
+/// Meaning of [`AGENTS_TRAJECTORY_COLUMNS`].
+const AGENTS_TRAJECTORY_WHAT: [&str; 8] = [
+    "time of each output row from the start of the run: [run, output time]",
+    "live cells (an exact count stored as f64): [run, output time]",
+    "apoptotic cells not yet removed (exact count as f64): [run, output time]",
+    "necrotic cells not yet lysed (exact count as f64): [run, output time]",
+    "cells that have become necrotic since the start (exact count as f64): [run, output time]",
+    "tumour radius sqrt(5/3) R_g over all cell centres: [run, output time]",
+    "largest distance of a cell centre from the centroid: [run, output time]",
+    "fraction of live cells below the hypoxic oxygen threshold: [run, output time]",
+];
+
 impl Trajectory {
-    /// Reads `/trajectory` of a growth result in full; `None` if a column is missing or
-    /// unreadable, or the columns differ in length, or there is no row.
+    /// Reads `/trajectory` of a growth result in full, with the columns of its model (the
+    /// root attribute `model`: agent-based when it starts with `agents`); `None` if a
+    /// column is missing or unreadable, or the columns differ in length, or there is no
+    /// row.
     pub fn read(path: &Path) -> Option<Trajectory> {
-        let col = |name: &str| {
-            h5::read_f64_dataset(path, &format!("/trajectory/{name}"))
-                .ok()
-                .filter(|(_, shape)| shape.len() == 1)
-                .map(|(v, _)| v)
+        let agents = h5::read_attr_string(path, "/", "model")
+            .ok()?
+            .starts_with("agents");
+        let names: &'static [&'static str] = if agents {
+            &AGENTS_TRAJECTORY_COLUMNS
+        } else {
+            &TRAJECTORY_COLUMNS
         };
-        let t = Trajectory {
-            time_day: col("time_day")?,
-            total_cells: col("total_cells")?,
-            detectable_volume_mm3: col("detectable_volume_mm3")?,
-            equivalent_radius_mm: col("equivalent_radius_mm")?,
-            max_density_cells_per_mm3: col("max_density_cells_per_mm3")?,
-        };
-        let n = t.time_day.len();
-        (n > 0 && t.columns().iter().all(|c| c.len() == n)).then_some(t)
+        let values = names
+            .iter()
+            .map(|name| {
+                h5::read_f64_dataset(path, &format!("/trajectory/{name}"))
+                    .ok()
+                    .filter(|(_, shape)| shape.len() == 1)
+                    .map(|(v, _)| v)
+            })
+            .collect::<Option<Vec<Vec<f64>>>>()?;
+        let t = Trajectory { names, values };
+        let n = t.len();
+        (n > 0 && t.values.iter().all(|c| c.len() == n)).then_some(t)
     }
 
-    /// The columns in the order of [`TRAJECTORY_COLUMNS`].
-    pub fn columns(&self) -> [&Vec<f64>; 5] {
-        [
-            &self.time_day,
-            &self.total_cells,
-            &self.detectable_volume_mm3,
-            &self.equivalent_radius_mm,
-            &self.max_density_cells_per_mm3,
-        ]
+    /// The columns in the order of [`Trajectory::names`].
+    pub fn columns(&self) -> Vec<&Vec<f64>> {
+        self.values.iter().collect()
     }
 
     /// Number of output times.
     pub fn len(&self) -> usize {
-        self.time_day.len()
+        self.values.first().map_or(0, Vec::len)
     }
 
     /// True without output times.
     pub fn is_empty(&self) -> bool {
-        self.time_day.is_empty()
+        self.len() == 0
     }
 }
 
@@ -375,7 +496,29 @@ fn verify_growth_file(config: &GrowthConfig, path: &Path) -> Option<Trajectory> 
     if config.output.csv.as_ref().is_some_and(|c| !c.is_file()) {
         return None;
     }
-    Trajectory::read(path)
+    Trajectory::read(path).filter(|t| t.names == TRAJECTORY_COLUMNS)
+}
+
+/// The trajectory of an agent-based growth result if the file is the complete result of
+/// exactly the run `config`: as [`verify_growth_file`], with the configuration compared
+/// by [`agents_result_toml`] and the agent model's trajectory columns.
+fn verify_agents_file(config: &AgentsConfig, path: &Path) -> Option<Trajectory> {
+    if h5::read_attr_string(path, "/", "format_name").ok()? != GROWTH_FORMAT_NAME {
+        return None;
+    }
+    let v = h5::read_attr_string(path, "/", "growth_format_version").ok()?;
+    if v.split_once('.')?.0 != "1" {
+        return None;
+    }
+    let text = h5::read_attr_string(path, "/", "config_toml").ok()?;
+    let stored: AgentsConfig = toml::from_str(&text).ok()?;
+    if agents_result_toml(&stored) != agents_result_toml(config) {
+        return None;
+    }
+    if config.output.csv.as_ref().is_some_and(|c| !c.is_file()) {
+        return None;
+    }
+    Trajectory::read(path).filter(|t| t.names == AGENTS_TRAJECTORY_COLUMNS)
 }
 
 /// FNV-1a 64-bit digest of a file's bytes, as 16 hex digits.
@@ -556,6 +699,31 @@ fn attempt(
                 growth_plan(config, &spec.base)
                     .and_then(|p| {
                         run_growth(
+                            &p,
+                            &mut |t, end| progress(t.round() as u64, end.round() as u64),
+                            cancel,
+                        )
+                    })
+                    .and_then(|outcome| {
+                        Ok((steps, outcome.wall_seconds, checksum_u64(&outcome.output)?))
+                    })
+            }
+        }
+        AnyRunConfig::Agents(a) => {
+            let mut config = a.clone();
+            if let Some(t) = threads {
+                config.run.threads = t;
+            }
+            let steps = run.config.work_units();
+            if comm.size() > 1 {
+                Err(DriverError::Other(
+                    "an agent-based growth run cannot be split over MPI ranks (distribute = \"runs\" only)"
+                        .into(),
+                ))
+            } else {
+                agents_plan(config, &spec.base)
+                    .and_then(|p| {
+                        run_agents(
                             &p,
                             &mut |t, end| progress(t.round() as u64, end.round() as u64),
                             cancel,
@@ -1023,6 +1191,16 @@ fn mark_if_done(
             row.histories = run.config.work_units();
             Some(t)
         }
+        AnyRunConfig::Agents(a) => {
+            if !path.is_file() {
+                return Ok(None);
+            }
+            let Some(t) = verify_agents_file(a, &path) else {
+                return Ok(None);
+            };
+            row.histories = run.config.work_units();
+            Some(t)
+        }
     };
     row.status = "done".into();
     row.wall_seconds = h5::read_attr_f64(&path, "/", "wall_seconds").unwrap_or(f64::NAN);
@@ -1086,7 +1264,7 @@ fn deal_runs(
     pending.sort_by_key(|&k| {
         std::cmp::Reverse(match &runs[k].config {
             AnyRunConfig::Dose(c) => c.run.histories,
-            AnyRunConfig::Growth(_) => runs[k].config.work_units(),
+            AnyRunConfig::Growth(_) | AnyRunConfig::Agents(_) => runs[k].config.work_units(),
         })
     });
     let mut queue: std::collections::VecDeque<usize> = pending.into();
@@ -1273,6 +1451,21 @@ fn write_index(
     if spec.kind == CampaignKind::Dose {
         return Ok(h5::write_campaign_index(index, &attrs, rows)?);
     }
+    let agents = spec.base_config.is_agents();
+    let mut attrs = attrs;
+    attrs.push((
+        "growth_model".into(),
+        AttrValue::Str(if agents { "agents" } else { "continuum" }.into()),
+    ));
+    let (names, units, what): (&[&str], &[&str], &[&str]) = if agents {
+        (
+            &AGENTS_TRAJECTORY_COLUMNS,
+            &AGENTS_TRAJECTORY_UNITS,
+            &AGENTS_TRAJECTORY_WHAT,
+        )
+    } else {
+        (&TRAJECTORY_COLUMNS, &TRAJECTORY_UNITS, &TRAJECTORY_WHAT)
+    };
     // Growth: /trajectories, one row per run, NaN-padded to the longest trajectory.
     let width = trajectories
         .iter()
@@ -1286,12 +1479,13 @@ fn write_index(
         .map(|t| t.as_ref().map_or(0, |t| t.len() as u64))
         .collect();
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-    let padded: Vec<Vec<f64>> = (0..TRAJECTORY_COLUMNS.len())
+    let padded: Vec<Vec<f64>> = (0..names.len())
         .map(|c| {
             let mut m = vec![f64::NAN; rows.len() * width];
             for (i, t) in trajectories.iter().enumerate() {
-                if let Some(t) = t {
-                    let col = t.columns()[c];
+                // Only trajectories of the campaign's model (verified when read).
+                if let Some(t) = t.as_ref().filter(|t| t.names == names) {
+                    let col = &t.values[c];
                     m[i * width..i * width + col.len()].copy_from_slice(col);
                 }
             }
@@ -1317,24 +1511,16 @@ fn write_index(
             },
         ],
     }];
-    const UNITS: [&str; 5] = ["day", "cells", "mm3", "mm", "cells/mm3"];
-    const WHAT: [&str; 5] = [
-        "time of each output row from the start of the run: [run, output time]",
-        "number of tumour cells: [run, output time]",
-        "volume where the density is at least the detection threshold: [run, output time]",
-        "radius of the sphere of the detectable volume: [run, output time]",
-        "largest density: [run, output time]",
-    ];
-    let matrices: Vec<(&str, Matrix)> = (0..TRAJECTORY_COLUMNS.len())
+    let matrices: Vec<(&str, Matrix)> = (0..names.len())
         .map(|c| {
             (
                 "trajectories",
                 Matrix {
-                    name: TRAJECTORY_COLUMNS[c],
+                    name: names[c],
                     values: &padded[c],
                     shape: [rows.len(), width],
-                    units: UNITS[c],
-                    description: WHAT[c],
+                    units: units[c],
+                    description: what[c],
                 },
             )
         })

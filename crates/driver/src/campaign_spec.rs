@@ -11,7 +11,9 @@
 //! configuration ([`GrowthConfig`], `pedisim grow`): [`CampaignKind`], from `[campaign]
 //! kind`, or by default from the base file's content (a growth configuration has a
 //! `[model]` table). Every run of a campaign is of the campaign's kind
-//! ([`AnyRunConfig`]).
+//! ([`AnyRunConfig`]); a growth campaign's runs use the base's model: the continuum model
+//! ([`GrowthConfig`]) or, with `[model] kind = "agents"`, the agent-based model
+//! ([`AgentsConfig`]).
 //!
 //! Expansion order: variants outermost (in file order), then the `[axes]` keys in sorted
 //! key order (the last varying fastest), then the Latin-hypercube samples innermost.
@@ -34,6 +36,7 @@
 
 use crate::config::{load_toml, RunConfig};
 use crate::growth::GrowthConfig;
+use crate::growth_agents::AgentsConfig;
 use crate::DriverError;
 use pedisim_core::rng::{domain, StreamRng};
 use serde::Deserialize;
@@ -49,6 +52,10 @@ pub const VARIABLE_SECTIONS: [&str; 4] = ["run", "phantom", "source", "physics"]
 
 /// Sections of a growth configuration whose keys a growth campaign may vary.
 pub const GROWTH_VARIABLE_SECTIONS: [&str; 4] = ["run", "phantom", "continuum", "treatment"];
+
+/// Sections of an agent-based growth configuration (`[model] kind = "agents"`) whose keys
+/// a growth campaign may vary.
+pub const AGENTS_VARIABLE_SECTIONS: [&str; 4] = ["run", "phantom", "agents", "treatment"];
 
 /// What the runs of a campaign are: `[campaign] kind`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
@@ -76,8 +83,10 @@ impl CampaignKind {
 pub enum AnyRunConfig {
     /// A dose run, for [`crate::plan::plan`].
     Dose(RunConfig),
-    /// A growth run, for [`crate::growth::growth_plan`].
+    /// A growth run of the continuum model, for [`crate::growth::growth_plan`].
     Growth(GrowthConfig),
+    /// A growth run of the agent-based model, for [`crate::growth_agents::agents_plan`].
+    Agents(AgentsConfig),
 }
 
 impl AnyRunConfig {
@@ -85,7 +94,20 @@ impl AnyRunConfig {
     pub fn kind(&self) -> CampaignKind {
         match self {
             AnyRunConfig::Dose(_) => CampaignKind::Dose,
-            AnyRunConfig::Growth(_) => CampaignKind::Growth,
+            AnyRunConfig::Growth(_) | AnyRunConfig::Agents(_) => CampaignKind::Growth,
+        }
+    }
+
+    /// True for an agent-based growth run.
+    pub fn is_agents(&self) -> bool {
+        matches!(self, AnyRunConfig::Agents(_))
+    }
+
+    /// The agent-based growth configuration, if this is one.
+    pub fn agents(&self) -> Option<&AgentsConfig> {
+        match self {
+            AnyRunConfig::Agents(c) => Some(c),
+            _ => None,
         }
     }
 
@@ -93,30 +115,33 @@ impl AnyRunConfig {
     pub fn dose(&self) -> Option<&RunConfig> {
         match self {
             AnyRunConfig::Dose(c) => Some(c),
-            AnyRunConfig::Growth(_) => None,
+            AnyRunConfig::Growth(_) | AnyRunConfig::Agents(_) => None,
         }
     }
 
-    /// The growth configuration, if this is one.
+    /// The continuum growth configuration, if this is one.
     pub fn growth(&self) -> Option<&GrowthConfig> {
         match self {
-            AnyRunConfig::Dose(_) => None,
             AnyRunConfig::Growth(c) => Some(c),
+            _ => None,
         }
     }
 
     /// The part of the configuration that determines the results, as TOML text:
-    /// [`result_toml`] or [`growth_result_toml`].
+    /// [`result_toml`], [`growth_result_toml`] or [`agents_result_toml`].
     pub fn result_toml(&self) -> String {
         match self {
             AnyRunConfig::Dose(c) => result_toml(c),
             AnyRunConfig::Growth(c) => growth_result_toml(c),
+            AnyRunConfig::Agents(c) => agents_result_toml(c),
         }
     }
 
     /// The run's size in its own unit: histories (rounded up to whole batches) of a dose
-    /// run, time steps (`end_day / dt_day`, rounded up) of a growth run. Recorded in the
-    /// index column `histories` and used to deal out the longest runs first.
+    /// run, time steps (`end_day / dt_day`, rounded up) of a continuum growth run,
+    /// mechanics steps (`end_day` in minutes / `dt_mechanics_min`, rounded up) of an
+    /// agent-based run. Recorded in the index column `histories` and used to deal out the
+    /// longest runs first.
     pub fn work_units(&self) -> u64 {
         match self {
             AnyRunConfig::Dose(c) => {
@@ -124,7 +149,27 @@ impl AnyRunConfig {
                 c.run.histories.div_ceil(b) * b
             }
             AnyRunConfig::Growth(c) => growth_time_steps(c),
+            AnyRunConfig::Agents(c) => agents_time_steps(c),
         }
+    }
+}
+
+/// Mechanics steps of an agent-based run: `end_day` in minutes over `dt_mechanics_min`
+/// (the configuration's `[agents.parameters]` value or the default), rounded up; 0 for
+/// values that are not positive (the run's validation reports them).
+pub fn agents_time_steps(config: &AgentsConfig) -> u64 {
+    let dt = match config.agents.parameters.get("dt_mechanics_min") {
+        Some(v) => v
+            .as_float()
+            .or_else(|| v.as_integer().map(|i| i as f64))
+            .unwrap_or(0.0),
+        None => pedisim_growth::agents::AgentParams::default().dt_mechanics_min,
+    };
+    let end_min = config.agents.end_day * 1440.0;
+    if dt > 0.0 && end_min > 0.0 && (end_min / dt).is_finite() {
+        (end_min / dt * (1.0 - 1e-12)).ceil() as u64
+    } else {
+        0
     }
 }
 
@@ -362,6 +407,7 @@ pub fn canonical_key(segments: &[String]) -> String {
 /// dotted keys (which TOML turns into tables).
 fn check_key(
     kind: CampaignKind,
+    agents: bool,
     where_: &str,
     key: &str,
     value: Option<&Value>,
@@ -398,6 +444,10 @@ fn check_key(
     }
     let (sections, names) = match kind {
         CampaignKind::Dose => (&VARIABLE_SECTIONS, "run, phantom, source, physics"),
+        CampaignKind::Growth if agents => (
+            &AGENTS_VARIABLE_SECTIONS,
+            "run, phantom, agents, treatment (a growth campaign of the agent-based model)",
+        ),
         CampaignKind::Growth => (
             &GROWTH_VARIABLE_SECTIONS,
             "run, phantom, continuum, treatment (a growth campaign)",
@@ -547,8 +597,18 @@ impl CampaignSpec {
         } else {
             CampaignKind::Dose
         });
+        // A growth base with [model] kind = "agents" is the agent-based model.
+        let agents = kind == CampaignKind::Growth
+            && base_table
+                .get("model")
+                .and_then(|m| m.get("kind"))
+                .and_then(|k| k.as_str())
+                == Some("agents");
         let base_config = match kind {
             CampaignKind::Dose => RunConfig::load(&base).map(AnyRunConfig::Dose),
+            CampaignKind::Growth if agents => {
+                load_toml::<AgentsConfig>(&base).map(AnyRunConfig::Agents)
+            }
             CampaignKind::Growth => load_toml::<GrowthConfig>(&base).map(AnyRunConfig::Growth),
         }
         .map_err(|e| {
@@ -576,7 +636,7 @@ impl CampaignSpec {
         let mut sorted_axes: Vec<(String, Value)> = raw.axes.into_iter().collect();
         sorted_axes.sort_by(|a, b| a.0.cmp(&b.0));
         for (key, value) in sorted_axes {
-            let key = check_key(kind, "[axes]", &key, Some(&value)).map_err(err)?;
+            let key = check_key(kind, agents, "[axes]", &key, Some(&value)).map_err(err)?;
             if axis_keys.contains_key(&key) {
                 return Err(err(format!(
                     "[axes]: key {key:?} is given twice (in two spellings)"
@@ -622,8 +682,8 @@ impl CampaignSpec {
             }
             let mut set: Vec<(String, Value)> = Vec::new();
             for (key, value) in v.set {
-                let key =
-                    check_key(kind, &format!("{where_} set"), &key, Some(&value)).map_err(err)?;
+                let key = check_key(kind, agents, &format!("{where_} set"), &key, Some(&value))
+                    .map_err(err)?;
                 if set.iter().any(|(k, _)| *k == key) {
                     return Err(err(format!(
                         "{where_} set: key {key:?} is given twice (in two spellings)"
@@ -661,7 +721,7 @@ impl CampaignSpec {
                 let mut ranges: Vec<(String, f64, f64)> = Vec::new();
                 for (key, r) in l.ranges {
                     let where_ = "[latin_hypercube] ranges";
-                    let key = check_key(kind, where_, &key, None).map_err(err)?;
+                    let key = check_key(kind, agents, where_, &key, None).map_err(err)?;
                     if ranges.iter().any(|(k, _, _)| *k == key) {
                         return Err(err(format!(
                             "{where_}: key {key:?} is given twice (in two spellings)"
@@ -868,6 +928,9 @@ impl CampaignSpec {
                 }
                 match self.kind {
                     CampaignKind::Dose => table.try_into::<RunConfig>().map(AnyRunConfig::Dose),
+                    CampaignKind::Growth if self.base_config.is_agents() => {
+                        table.try_into::<AgentsConfig>().map(AnyRunConfig::Agents)
+                    }
                     CampaignKind::Growth => {
                         table.try_into::<GrowthConfig>().map(AnyRunConfig::Growth)
                     }
@@ -921,6 +984,16 @@ pub(crate) fn fnv1a(mut h: u64, bytes: &[u8]) -> u64 {
 /// `[output]` section left at its defaults (where the files go does not change them).
 /// The seed stays (it is recorded in the result).
 pub fn growth_result_toml(config: &GrowthConfig) -> String {
+    let mut c = config.clone();
+    c.run.threads = 0;
+    c.output = Default::default();
+    toml::to_string(&c).unwrap_or_else(|e| format!("# not serialisable: {e}"))
+}
+
+/// The part of an agent-based run's configuration that determines its results, as TOML
+/// text: as [`growth_result_toml`], the thread count cleared and `[output]` at its
+/// defaults (the seed stays: it determines the cells' random numbers).
+pub fn agents_result_toml(config: &AgentsConfig) -> String {
     let mut c = config.clone();
     c.run.threads = 0;
     c.output = Default::default();

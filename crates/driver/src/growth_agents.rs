@@ -6,7 +6,10 @@
 //! micrometres; the configuration places the box's centre at a point of a phantom (world
 //! frame, mm), with the box's axes along the world axes, so that external-beam fractions
 //! from a dose file of `pedisim run` on that phantom reach every cell with the dose of the
-//! phantom voxel holding its centre.
+//! phantom voxel holding its centre, and a radiopharmaceutical's decaying dose rate
+//! (`[treatment.radiopharmaceutical]`, a dose-per-decay map of `pedisim run` times the
+//! decays to completion, as for the continuum model) irradiates every cell at the total
+//! dose of the phantom voxel holding its centre.
 
 use crate::config::{load_toml, MaterialSpecSer, PhantomSection};
 use crate::growth::{
@@ -18,9 +21,10 @@ use crate::plan::build_phantom;
 use crate::DriverError;
 use pedisim_core::{GridGeometry, Vec3};
 use pedisim_growth::agents::{
-    AgentModel, AgentParams, CellState, OxygenScheme, RadiationDeath, Snapshot, TrajectoryRow,
+    AgentModel, AgentParams, CellState, DoseRateCourse, DoseRateTally, OxygenScheme,
+    RadiationDeath, Snapshot, TrajectoryRow,
 };
-use pedisim_growth::continuum::Course;
+use pedisim_growth::continuum::{Course, LqParams};
 use pedisim_io::h5::{
     AttrValue, Column, ColumnValues, TableFile, TableGroup, Volume, VolumeValues,
 };
@@ -47,7 +51,7 @@ pub struct AgentsConfig {
     pub materials: BTreeMap<String, MaterialSpecSer>,
     /// `[agents]`: the model.
     pub agents: AgentsSection,
-    /// `[treatment]`: optional external-beam fractions.
+    /// `[treatment]`: optional external-beam fractions and a radiopharmaceutical course.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub treatment: Option<TreatmentSection>,
     /// `[output]`.
@@ -84,6 +88,8 @@ pub struct AgentsPlan {
     pub grid: GridGeometry,
     /// External-beam fractions: times (min) and the dose of one fraction per phantom voxel.
     pub fractions: Option<(Vec<f64>, Vec<f64>, f64, f64)>,
+    /// A radiopharmaceutical course (`[treatment.radiopharmaceutical]`).
+    pub dose_rate: Option<AgentsDoseRate>,
     /// Facts about the treatment recorded in the result.
     pub treatment_attrs: Attrs,
     /// Snapshot times (min), increasing.
@@ -94,6 +100,21 @@ pub struct AgentsPlan {
     pub output: PathBuf,
     /// Optional CSV output.
     pub csv: Option<PathBuf>,
+}
+
+/// A radiopharmaceutical course of an agent-based run: an exponentially decaying dose
+/// rate from the administration, whose dose to completion is given per phantom voxel.
+#[derive(Clone, Debug)]
+pub struct AgentsDoseRate {
+    /// Administration, in model time \[min\] from the start of the run.
+    pub start_min: f64,
+    /// Absorbed dose delivered to completion in each phantom voxel \[Gy\] (dose per decay
+    /// of the dose file times the decays to completion).
+    pub total_dose_gy: Vec<f64>,
+    /// Effective decay rate `lambda = ln 2 / T_eff` \[1/day\].
+    pub decay_per_day: f64,
+    /// LQ parameters with the repair rate of sublethal damage.
+    pub lq: LqParams,
 }
 
 /// The numeric parameters by name, for overrides and for the result's attributes.
@@ -247,9 +268,17 @@ pub fn agents_plan_from_file(
     path: &Path,
     ov: &crate::growth::GrowthOverrides,
 ) -> Result<AgentsPlan, DriverError> {
-    let f = path;
     let mut config: AgentsConfig = load_toml(path)?;
     ov.apply(&mut config.run, &mut config.output);
+    agents_plan(config, path)
+}
+
+/// Validates an agent-based growth configuration into a plan. `config_path` is the file
+/// it came from (or, in a campaign, the base configuration): errors name it, and relative
+/// input paths (the treatment's dose files) resolve against its directory.
+pub fn agents_plan(config: AgentsConfig, config_path: &Path) -> Result<AgentsPlan, DriverError> {
+    let path = config_path;
+    let f = path;
     if config.model.kind != "agents" {
         return Err(err(
             f,
@@ -313,22 +342,36 @@ pub fn agents_plan_from_file(
             ),
         ));
     }
+    let mut dose_rate = None;
     let (fractions, treatment_attrs) = match &config.treatment {
         None => (
             None,
             vec![("treatment".into(), AttrValue::Str("none".into()))],
         ),
         Some(t) => {
-            if t.radiopharmaceutical.is_some() {
-                return Err(err(
-                    f,
-                    "[treatment.radiopharmaceutical]: the agent-based model takes external-beam fractions only (a decaying dose rate is available with model kind \"continuum\")",
-                ));
-            }
             let (courses, attrs) = treatment_courses(f, t, &phantom, 1)?;
             let mut fr = None;
             for c in courses {
-                if let Course::Fractions {
+                if let Course::DecayingDoseRate {
+                    start_day,
+                    total_dose_gy,
+                    decay_per_day,
+                    lq,
+                } = c
+                {
+                    if start_day >= end_day {
+                        return Err(err(
+                            f,
+                            format!("[treatment.radiopharmaceutical] start_day = {start_day}: expected an administration before end_day = {end_day}"),
+                        ));
+                    }
+                    dose_rate = Some(AgentsDoseRate {
+                        start_min: start_day * 1440.0,
+                        total_dose_gy,
+                        decay_per_day,
+                        lq,
+                    });
+                } else if let Course::Fractions {
                     times_day,
                     dose_gy,
                     lq,
@@ -353,6 +396,7 @@ pub fn agents_plan_from_file(
         params,
         grid: phantom.grid,
         fractions,
+        dose_rate,
         treatment_attrs,
         snapshot_min: snapshot_days.iter().map(|d| d * 1440.0).collect(),
         end_min,
@@ -388,6 +432,8 @@ pub fn run_agents(
 ) -> Result<AgentsOutcome, DriverError> {
     let (pool, threads) = worker_pool(plan.config.run.threads)?;
     let f = &plan.config_path;
+    let edge_um = plan.params.domain_edge_um;
+    let centre_mm = plan.config.agents.centre_mm;
     let mut model = AgentModel::new(plan.params.clone(), plan.config.run.seed)
         .map_err(|e| err(f, format!("[agents] {e}")))?;
     // Events: snapshots and fractions, in time order (a fraction before a snapshot at the
@@ -404,10 +450,31 @@ pub fn run_agents(
     events.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
     events.push((plan.end_min, 2, 0));
     let mut trajectory = vec![model.trajectory_row()];
+    // The radiopharmaceutical: each cell's total dose from the phantom voxel holding its
+    // centre; a row of its record with every trajectory row.
+    let grid = &plan.grid;
+    let voxel_of = |p: [f64; 3]| -> Option<usize> {
+        let w = [0, 1, 2].map(|a| centre_mm[a] + (p[a] - 0.5 * edge_um) * 1e-3);
+        grid.voxel_of_grid_point(grid.world_to_grid(Vec3::new(w[0], w[1], w[2])))
+    };
+    let rpt_dose_at = |p: [f64; 3]| -> f64 {
+        plan.dose_rate
+            .as_ref()
+            .and_then(|r| voxel_of(p).map(|i| r.total_dose_gy[i]))
+            .unwrap_or(0.0)
+    };
+    let course = plan.dose_rate.as_ref().map(|r| DoseRateCourse {
+        start_min: r.start_min,
+        decay_per_day: r.decay_per_day,
+        alpha_per_gy: r.lq.alpha_per_gy,
+        beta_per_gy2: r.lq.beta_per_gy2,
+        repair_per_day: r.lq.repair_per_day,
+        total_dose_gy_at: &rpt_dose_at,
+    });
+    let mut tally = DoseRateTally::default();
+    let mut rpt_rows: Vec<(f64, u64)> = vec![(0.0, 0)];
     let mut snapshots: Vec<Snapshot> = Vec::new();
     let mut fraction_log: Vec<(f64, u64, u64)> = Vec::new();
-    let edge = plan.params.domain_edge_um;
-    let centre = plan.config.agents.centre_mm;
     let start = Instant::now();
     let mut cell_steps = 0.0;
     let end_day = plan.end_min / 1440.0;
@@ -422,12 +489,19 @@ pub fn run_agents(
         while model.time_min() < t - 0.5 * plan.params.dt_mechanics_min {
             let target = (model.time_min() + chunk).min(t);
             pool.install(|| {
-                model.run_until(target, &mut |m| {
-                    trajectory.push(m.trajectory_row());
-                    cell_steps += m.cell_count() as f64 * m.params().output_interval_min
-                        / m.params().dt_mechanics_min;
-                })
-            });
+                model.run_until_with_dose_rate(
+                    target,
+                    course.as_ref(),
+                    &mut tally,
+                    &mut |m, tally| {
+                        trajectory.push(m.trajectory_row());
+                        rpt_rows.push((m.time_min(), tally.killed));
+                        cell_steps += m.cell_count() as f64 * m.params().output_interval_min
+                            / m.params().dt_mechanics_min;
+                    },
+                )
+            })
+            .map_err(|e| err(f, format!("[treatment.radiopharmaceutical] {e}")))?;
             progress(model.time_min() / 1440.0, end_day);
             if cancel.load(Ordering::Relaxed) {
                 return Err(DriverError::Transport(
@@ -438,12 +512,7 @@ pub fn run_agents(
         match kind {
             0 => {
                 let (_, dose, alpha, beta) = plan.fractions.as_ref().expect("fractions");
-                let grid = &plan.grid;
-                let dose_at = |p: [f64; 3]| -> f64 {
-                    let w = [0, 1, 2].map(|a| centre[a] + (p[a] - 0.5 * edge) * 1e-3);
-                    let g = grid.world_to_grid(Vec3::new(w[0], w[1], w[2]));
-                    grid.voxel_of_grid_point(g).map_or(0.0, |i| dose[i])
-                };
+                let dose_at = |p: [f64; 3]| -> f64 { voxel_of(p).map_or(0.0, |i| dose[i]) };
                 let out = pool.install(|| model.apply_fraction(&dose_at, *alpha, *beta));
                 fraction_log.push((model.time_min(), out.exposed as u64, out.killed as u64));
                 let _ = k;
@@ -454,11 +523,24 @@ pub fn run_agents(
     }
     let wall = start.elapsed().as_secs_f64();
     let rate = if wall > 0.0 { cell_steps / wall } else { 0.0 };
+    // The radiopharmaceutical's record at the box centre: dose delivered and expected
+    // cumulative log kill of a cell that stays there, with the cells killed so far.
+    let rpt = course.as_ref().map(|c| {
+        let d = rpt_dose_at([0.5 * edge_um; 3]);
+        RptRecord {
+            centre_total_dose_gy: d,
+            rows: rpt_rows
+                .iter()
+                .map(|&(t, killed)| (t, c.dose_delivered_gy(d, t), c.log_kill(d, t), killed))
+                .collect(),
+        }
+    });
     write_agents(
         plan,
         &trajectory,
         &snapshots,
         &fraction_log,
+        rpt.as_ref(),
         wall,
         rate,
         threads,
@@ -480,11 +562,22 @@ fn state_code(s: CellState) -> u64 {
     }
 }
 
+/// What an agent-based run records of its radiopharmaceutical course.
+struct RptRecord {
+    /// Dose to completion at the box centre \[Gy\].
+    centre_total_dose_gy: f64,
+    /// With every trajectory row: time \[min\], dose delivered at the box centre \[Gy\],
+    /// cumulative log kill there, cells killed by the dose rate so far.
+    rows: Vec<(f64, f64, f64, u64)>,
+}
+
+#[allow(clippy::too_many_arguments)]
 fn write_agents(
     plan: &AgentsPlan,
     rows: &[TrajectoryRow],
     snapshots: &[Snapshot],
     fractions: &[(f64, u64, u64)],
+    rpt: Option<&RptRecord>,
     wall: f64,
     rate: f64,
     threads: usize,
@@ -622,6 +715,51 @@ fn write_agents(
                     values: ColumnValues::U64(&fk),
                     units: "cells",
                     description: "cells lethally hit (LQ)",
+                },
+            ],
+        });
+    }
+    let (rt, rd, rl, rk): (Vec<f64>, Vec<f64>, Vec<f64>, Vec<u64>) = match rpt {
+        Some(r) => (
+            r.rows.iter().map(|x| x.0 / 1440.0).collect(),
+            r.rows.iter().map(|x| x.1).collect(),
+            r.rows.iter().map(|x| x.2).collect(),
+            r.rows.iter().map(|x| x.3).collect(),
+        ),
+        None => Default::default(),
+    };
+    if let Some(r) = rpt {
+        attrs.push((
+            "radiopharmaceutical_centre_total_dose_gy".into(),
+            r.centre_total_dose_gy.into(),
+        ));
+        groups.push(TableGroup {
+            name: "radiopharmaceutical",
+            description: "the radiopharmaceutical's decaying dose rate, with every trajectory row",
+            columns: vec![
+                Column {
+                    name: "time_day",
+                    values: ColumnValues::F64(&rt),
+                    units: "day",
+                    description: "time from the start (as /trajectory/time_day)",
+                },
+                Column {
+                    name: "centre_dose_gy",
+                    values: ColumnValues::F64(&rd),
+                    units: "Gy",
+                    description: "dose delivered since the administration at the box centre",
+                },
+                Column {
+                    name: "centre_log_kill",
+                    values: ColumnValues::F64(&rl),
+                    units: "1",
+                    description: "cumulative LQ log kill -ln S with repair at the box centre since the administration",
+                },
+                Column {
+                    name: "killed_cells",
+                    values: ColumnValues::U64(&rk),
+                    units: "cells",
+                    description: "cells lethally hit by the decaying dose rate since the start (cumulative)",
                 },
             ],
         });

@@ -1166,8 +1166,9 @@ pub fn render(cost: &CampaignCost, req: &JobRequest) -> Result<Rendered, SlurmEr
                 crate::PILOT_HISTORIES
             ),
             CampaignKind::Growth => format!(
-                "  (from a pilot of up to {} time steps per distinct grid, on one core of the machine that rendered this script: expect tens of per cent.)",
-                crate::campaign::GROWTH_PILOT_STEPS
+                "  (from a pilot of up to {} time steps per distinct grid, or {} mechanics steps of the initial spheroid per distinct agent-based configuration, on one core of the machine that rendered this script: expect tens of per cent, more for growing spheroids.)",
+                crate::campaign::GROWTH_PILOT_STEPS,
+                crate::campaign::AGENTS_PILOT_STEPS
             ),
         },
     ];

@@ -388,3 +388,230 @@ fn growth_job_array_merged_equals_a_single_campaign() {
         assert_eq!(s, t);
     }
 }
+
+/// An agent-based base: 30 cells in a 300 um box on the slab phantom for 0.25 days
+/// (30 mechanics steps of 0.5 min per output row, 7 rows), with a CSV output.
+const AGENTS_BASE: &str = r#"
+[run]
+seed = 3
+
+[model]
+kind = "agents"
+
+[phantom]
+kind = "slabs"
+lateral_mm = [16.0, 16.0]
+voxel_mm = [2.0, 2.0, 2.0]
+slabs = [
+    { name = "grey", material = "brain", thickness_mm = 10.0 },
+    { name = "white matter", material = "brain", thickness_mm = 10.0 },
+]
+
+[agents]
+end_day = 0.25
+centre_mm = [0.0, 0.0, -4.0]
+
+[agents.parameters]
+initial_cells = 30
+domain_edge_um = 300.0
+oxygen_voxel_um = 30.0
+
+[output]
+path = "ignored.h5"
+csv = "ignored.csv"
+"#;
+
+/// 2 seeds x 2 Latin-hypercube samples of the cycle rate = 4 agent-based runs.
+const AGENTS_SWEEP: &str = r#"
+[axes]
+"run.seed" = [1, 2]
+
+[latin_hypercube]
+samples = 2
+seed = 4
+ranges = { "agents.parameters.cycle_rate_per_min" = [0.002, 0.004] }
+"#;
+
+fn agents_campaign(dir: &Path, out: &str, body: &str) -> PathBuf {
+    write(dir, "agents_base.toml", AGENTS_BASE);
+    write(
+        dir,
+        &format!("{out}.toml"),
+        &format!(
+            "[campaign]\nname = \"a\"\nbase = \"agents_base.toml\"\noutput_dir = \"{out}\"\n{body}"
+        ),
+    )
+}
+
+#[test]
+fn agents_campaign_runs_resumes_merges_and_reduces_trajectories() {
+    use pedisim_driver::campaign::AGENTS_TRAJECTORY_COLUMNS;
+    let dir = tempfile::tempdir().unwrap();
+    let p = agents_campaign(dir.path(), "out", AGENTS_SWEEP);
+    let spec = CampaignSpec::load(&p).unwrap();
+    assert_eq!(spec.kind, CampaignKind::Growth);
+    let runs = spec.expand().unwrap();
+    assert_eq!(runs.len(), 4);
+    for (k, r) in runs.iter().enumerate() {
+        let a = r.config.agents().expect("an agent-based run");
+        assert_eq!(a.run.seed, [1, 1, 2, 2][k]);
+        let rate = a.agents.parameters["cycle_rate_per_min"]
+            .as_float()
+            .unwrap();
+        assert!((0.002..0.004).contains(&rate));
+        assert_eq!(a.agents.parameters["initial_cells"].as_integer(), Some(30));
+        assert_eq!(a.output.path, spec.output_path(&r.id));
+        // 0.25 day = 360 min in steps of 0.5 min.
+        assert_eq!(r.config.work_units(), 720);
+    }
+    let costs = estimate_costs(&spec, &runs, &mut |_| {}).unwrap();
+    assert!(costs
+        .iter()
+        .all(|c| c.histories == 720 && c.core_seconds() > 0.0));
+    assert!(dry_run_report(&runs, &costs).contains("mechanics steps"));
+    assert!(!dir.path().join("out").exists());
+
+    let r = run_all(&spec, Share::All);
+    assert_eq!((r.runs, r.computed, r.skipped, r.failed), (4, 4, 0, 0));
+    let index = dir.path().join("out").join(INDEX_FILE);
+    assert_eq!(
+        h5::read_attr_string(&index, "/", "growth_model").unwrap(),
+        "agents"
+    );
+    assert_eq!(
+        h5::read_u64_dataset(&index, "/runs/histories").unwrap(),
+        [720; 4]
+    );
+    let read_index = |index: &Path| -> Vec<(Vec<f64>, Vec<usize>)> {
+        AGENTS_TRAJECTORY_COLUMNS
+            .iter()
+            .map(|c| h5::read_f64_dataset(index, &format!("/trajectories/{c}")).unwrap())
+            .collect()
+    };
+    let cols = read_index(&index);
+    assert_eq!(
+        h5::read_u64_dataset(&index, "/trajectories/length").unwrap(),
+        [7; 4]
+    );
+    // The index holds each run's trajectory, bit for bit (counts as exact f64).
+    for (k, run) in runs.iter().enumerate() {
+        let file = spec.output_path(&run.id);
+        assert!(spec.csv_path(&run.id).is_file());
+        let t = Trajectory::read(&file).unwrap();
+        assert_eq!(t.names, AGENTS_TRAJECTORY_COLUMNS);
+        for (c, (values, shape)) in cols.iter().enumerate() {
+            assert_eq!(shape, &vec![4, 7]);
+            let (direct, _) = h5::read_f64_dataset(
+                &file,
+                &format!("/trajectory/{}", AGENTS_TRAJECTORY_COLUMNS[c]),
+            )
+            .unwrap();
+            let row = &values[k * 7..k * 7 + 7];
+            assert_eq!(
+                row.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+                direct.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+                "run {k} column {}",
+                AGENTS_TRAJECTORY_COLUMNS[c]
+            );
+        }
+    }
+    // Live cells start at 30 in every run; different seeds give different spheroids.
+    assert!((0..4).all(|k| cols[1].0[k * 7] == 30.0));
+    assert_ne!(&cols[1].0[0..7], &cols[1].0[14..21]);
+
+    // Resume: nothing recomputed; a damaged file is.
+    let before = std::fs::read(spec.output_path("run-00002")).unwrap();
+    let r = run_all(&spec, Share::All);
+    assert_eq!((r.computed, r.skipped, r.failed), (0, 4, 0));
+    assert_eq!(
+        std::fs::read(spec.output_path("run-00002")).unwrap(),
+        before
+    );
+    std::fs::write(spec.output_path("run-00001"), b"not hdf5").unwrap();
+    let r = run_all(&spec, Share::All);
+    assert_eq!((r.computed, r.skipped), (1, 3));
+    let again = read_index(&index);
+    for (a, b) in again.iter().zip(&cols) {
+        assert_eq!(
+            a.0.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+            b.0.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
+        );
+    }
+
+    // A job array of 3 tasks, merged, gives the same index.
+    let array = CampaignSpec::load(&agents_campaign(dir.path(), "array", AGENTS_SWEEP)).unwrap();
+    for task in 0..3 {
+        run_all(&array, Share::ArrayTask { task, tasks: 3 });
+    }
+    let m = merge_index(&array, &array.expand().unwrap()).unwrap();
+    assert_eq!((m.runs, m.skipped, m.failed), (4, 4, 0));
+    let merged = read_index(&array.output_dir.join(INDEX_FILE));
+    for (a, b) in merged.iter().zip(&cols) {
+        assert_eq!(a.1, b.1);
+        assert_eq!(
+            a.0.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+            b.0.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
+        );
+    }
+}
+
+#[test]
+fn agents_campaign_errors_name_the_run_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    // A continuum key in an agent-based campaign.
+    let p = agents_campaign(
+        dir.path(),
+        "out",
+        "[axes]\n\"continuum.rho_per_day\" = [0.1]\n",
+    );
+    let e = CampaignSpec::load(&p).unwrap_err().to_string();
+    assert!(
+        e.contains("continuum") && e.contains("run, phantom, agents, treatment"),
+        "{e}"
+    );
+    // Bad parameters in some runs: every invalid run is reported, naming its id and key,
+    // before anything runs.
+    let p = agents_campaign(
+        dir.path(),
+        "out",
+        "[axes]\n\"agents.parameters.cycle_rate_per_min\" = [0.002, -1.0]\n\"agents.parameters.initial_cells\" = [10, 2.5]\n",
+    );
+    let spec = CampaignSpec::load(&p).unwrap();
+    let runs = spec.expand().unwrap();
+    let e = validate_runs(&spec, &runs).unwrap_err().to_string();
+    assert!(e.contains("3 of 4 runs are invalid"), "{e}");
+    assert!(
+        e.contains("run-00001") && e.contains("initial_cells = 2.5"),
+        "{e}"
+    );
+    assert!(
+        e.contains("run-00002") && e.contains("cycle_rate_per_min"),
+        "{e}"
+    );
+    assert!(!e.contains("run-00000"), "{e}");
+    // An unknown parameter names the key and lists the known ones.
+    let p = agents_campaign(
+        dir.path(),
+        "out",
+        "[axes]\n\"agents.parameters.cycle_rate_per_hour\" = [1.0]\n",
+    );
+    let spec = CampaignSpec::load(&p).unwrap();
+    let e = validate_runs(&spec, &spec.expand().unwrap())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("run-00000") && e.contains("cycle_rate_per_hour: unknown parameter"),
+        "{e}"
+    );
+    let r = run_campaign(
+        &spec,
+        &spec.expand().unwrap(),
+        Share::All,
+        &SingleProcess,
+        Some(1),
+        &mut |_| {},
+        &AtomicBool::new(false),
+    );
+    assert!(r.is_err());
+    assert!(!dir.path().join("out").exists(), "nothing was written");
+}

@@ -516,7 +516,8 @@ fn agent_runs_write_cells_oxygen_and_fractions_and_reject_what_they_cannot_do() 
     // Report: curves only.
     let figs = pedisim_driver::report::report(&file, &dir.path().join("fig"), None).unwrap();
     assert_eq!(figs.len(), 2);
-    // A decaying dose rate and an unknown parameter are refused, naming the key.
+    // An unknown parameter and a radiopharmaceutical whose dose is not per decay are
+    // refused, naming the key.
     let base = std::fs::read_to_string(&cfg).unwrap();
     std::fs::write(
         &cfg,
@@ -536,14 +537,17 @@ fn agent_runs_write_cells_oxygen_and_fractions_and_reject_what_they_cannot_do() 
     );
     std::fs::write(
         &cfg,
-        base.replace("[treatment.external]", "repair_half_time_h = 1.0\n[treatment.radiopharmaceutical]\ndose_file = \"x.h5\"\nstart_day = 0.0\nactivity_mbq = 1.0\neffective_half_life_h = 10.0\n[treatment.external]"),
+        base.replace("[treatment.external]", &format!("repair_half_time_h = 1.0\n[treatment.radiopharmaceutical]\ndose_file = \"{}\"\nstart_day = 0.0\nactivity_mbq = 1.0\neffective_half_life_h = 10.0\n[treatment.external]", beam.display())),
     )
     .unwrap();
     let e = agents_plan_from_file(&cfg, &GrowthOverrides::default())
         .err()
         .unwrap()
         .to_string();
-    assert!(e.contains("external-beam fractions only"), "{e}");
+    assert!(
+        e.contains("[treatment.radiopharmaceutical] dose_file") && e.contains("no nuclide source"),
+        "{e}"
+    );
     std::fs::write(
         &cfg,
         base.replace(
@@ -557,4 +561,82 @@ fn agent_runs_write_cells_oxygen_and_fractions_and_reject_what_they_cannot_do() 
         .unwrap()
         .to_string();
     assert!(e.contains("forward Euler is unstable"), "{e}");
+}
+
+/// A radiopharmaceutical in the agent model: Lu-177 taken up uniformly by the grey layer
+/// (dose per decay from `pedisim run`), 200 MBq with an effective half-life of 1 h from
+/// the start. The course is recorded as for the continuum model (root attributes) with
+/// the agent model's `/radiopharmaceutical` record, it kills cells, results do not depend
+/// on the thread count, and an administration after the end is refused.
+#[test]
+fn agent_runs_take_a_radiopharmaceutical() {
+    use pedisim_driver::growth_agents::{agents_plan_from_file, run_agents};
+    let dir = tempfile::tempdir().unwrap();
+    let lu = dose_file(
+        dir.path(),
+        "lu",
+        "kind = \"uniform\"\nnuclide = \"Lu-177\"\nlabels = [1]",
+    );
+    let rpt = format!(
+        "[treatment]\nalpha_per_gy = 0.3\nalpha_beta_gy = 10.0\nrepair_half_time_h = 1.5\n[treatment.radiopharmaceutical]\ndose_file = \"{}\"\nstart_day = 0.0\nactivity_mbq = 200.0\neffective_half_life_h = 1.0\n",
+        lu.display()
+    );
+    let cfg = agents_config(dir.path(), &rpt);
+    let run = |threads: usize| {
+        let plan = agents_plan_from_file(
+            &cfg,
+            &GrowthOverrides {
+                threads: Some(threads),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert!(plan.dose_rate.is_some() && plan.fractions.is_none());
+        run_agents(&plan, &mut |_, _| {}, &AtomicBool::new(false)).unwrap()
+    };
+    let a = run(1);
+    let file = dir.path().join("agents.h5");
+    assert_eq!(
+        h5::read_attr_string(&file, "/", "radiopharmaceutical_nuclide").unwrap(),
+        "Lu-177"
+    );
+    let decays = h5::read_attr_f64(&file, "/", "radiopharmaceutical_decays").unwrap();
+    let expected_decays = 200.0e6 * 3600.0 / std::f64::consts::LN_2;
+    assert!((decays / expected_decays - 1.0).abs() < 1e-12, "{decays}");
+    let g = h5::read_attr_f64(&file, "/", "radiopharmaceutical_lea_catcheside_g").unwrap();
+    assert!(
+        (g - 1.5 / 2.5).abs() < 1e-12,
+        "G = lambda / (lambda + mu) = {g}"
+    );
+    let total = h5::read_attr_f64(&file, "/", "radiopharmaceutical_centre_total_dose_gy").unwrap();
+    assert!(total > 0.5, "dose at the box centre {total} Gy");
+    // The record: one row per trajectory row; 6 h = 6 half-lives: 63/64 of the dose.
+    let (t, _) = h5::read_f64_dataset(&file, "/radiopharmaceutical/time_day").unwrap();
+    let (tt, _) = h5::read_f64_dataset(&file, "/trajectory/time_day").unwrap();
+    assert_eq!(t, tt);
+    let (dose, _) = h5::read_f64_dataset(&file, "/radiopharmaceutical/centre_dose_gy").unwrap();
+    assert_eq!(dose[0], 0.0);
+    assert!((dose[dose.len() - 1] / total - 63.0 / 64.0).abs() < 1e-9);
+    let (kill, _) = h5::read_f64_dataset(&file, "/radiopharmaceutical/centre_log_kill").unwrap();
+    let l = 0.3 * total * 63.0 / 64.0;
+    assert!(kill[kill.len() - 1] > l && kill[kill.len() - 1] < l + 0.03 * g * total * total);
+    let (killed, _) = h5::read_f64_dataset(&file, "/radiopharmaceutical/killed_cells").unwrap();
+    assert!(killed.windows(2).all(|w| w[1] >= w[0]) && killed[killed.len() - 1] > 0.0);
+    assert_eq!(killed.len(), a.trajectory.len());
+    // Thread independence, the radiopharmaceutical's draws included.
+    let b = run(2);
+    assert_eq!(a.trajectory, b.trajectory);
+    let (killed2, _) = h5::read_f64_dataset(&file, "/radiopharmaceutical/killed_cells").unwrap();
+    assert_eq!(killed, killed2);
+    // An administration at or after the end is refused, naming the key.
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(&cfg, text.replace("start_day = 0.0", "start_day = 0.25")).unwrap();
+    let e = agents_plan_from_file(&cfg, &GrowthOverrides::default())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.contains("[treatment.radiopharmaceutical] start_day = 0.25") && e.contains("end_day"),
+        "{e}"
+    );
 }

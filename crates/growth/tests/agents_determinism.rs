@@ -1,10 +1,13 @@
 //! Determinism for any thread count, and the linear-quadratic radiation kill.
 
-use pedisim_growth::agents::{AgentModel, AgentParams, RadiationDeath, Snapshot};
-use pedisim_growth::radiobiology::lq_survival;
+use pedisim_growth::agents::{
+    AgentModel, AgentParams, DoseRateCourse, DoseRateTally, RadiationDeath, Snapshot,
+};
+use pedisim_growth::radiobiology::{lq_survival, repair_rate_per_day};
 
 /// A small hypoxic spheroid (low oxygen diffusivity so that every process runs: division,
-/// apoptosis, necrosis, lysis) with a radiation fraction half-way.
+/// apoptosis, necrosis, lysis) with a radiation fraction half-way and a decaying dose rate
+/// (varying across the box) from 350 min.
 fn params() -> AgentParams {
     AgentParams {
         domain_edge_um: 300.0,
@@ -23,8 +26,21 @@ fn simulate() -> (Snapshot, Vec<f64>, Vec<[f64; 3]>) {
     let mut rows = Vec::new();
     m.run_until(300.0, &mut |m: &AgentModel| rows.push(m.trajectory_row()));
     m.apply_fraction(&|p: [f64; 3]| 1.0 + p[0] / 150.0, 0.3, 0.03);
-    m.run_until(600.0, &mut |m: &AgentModel| rows.push(m.trajectory_row()));
-    let flat: Vec<f64> = rows
+    let course = DoseRateCourse {
+        start_min: 350.0,
+        decay_per_day: std::f64::consts::LN_2 * 24.0 / 3.0,
+        alpha_per_gy: 0.3,
+        beta_per_gy2: 0.03,
+        repair_per_day: repair_rate_per_day(1.5),
+        total_dose_gy_at: &|p: [f64; 3]| 1.0 + p[1] / 100.0,
+    };
+    let mut tally = DoseRateTally::default();
+    m.run_until_with_dose_rate(600.0, Some(&course), &mut tally, &mut |m, _| {
+        rows.push(m.trajectory_row())
+    })
+    .unwrap();
+    assert!(tally.killed > 0, "the dose rate killed no cell: {tally:?}");
+    let mut flat: Vec<f64> = rows
         .iter()
         .flat_map(|r| {
             [
@@ -39,6 +55,11 @@ fn simulate() -> (Snapshot, Vec<f64>, Vec<[f64; 3]>) {
             ]
         })
         .collect();
+    flat.extend([
+        tally.steps as f64,
+        tally.exposed_cell_steps as f64,
+        tally.killed as f64,
+    ]);
     let s = m.snapshot();
     let vols = m.volumes_um3().iter().map(|&v| [v, 0.0, 0.0]).collect();
     (s, flat, vols)

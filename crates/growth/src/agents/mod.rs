@@ -22,7 +22,9 @@
 //!   with probability `S(d) = exp(-alpha d - beta d^2)`
 //!   ([`crate::radiobiology::lq_survival`]) at the dose `d` at its centre; a killed cell
 //!   dies by mitotic catastrophe (default: it dies at its next division attempt) or by
-//!   immediate apoptosis, see [`RadiationDeath`].
+//!   immediate apoptosis, see [`RadiationDeath`]. A radiopharmaceutical's decaying dose
+//!   rate ([`DoseRateCourse`], [`AgentModel::run_until_with_dose_rate`]) kills at every
+//!   phenotype step with the exact LQ log kill with repair of that step's dose.
 //! - **Mechanics** ([`mechanics`]): PhysiCell's potentials, overdamped (`v = F`, drag 1),
 //!   forward Euler, neighbours from Verlet lists built on uniform bins and reused while no
 //!   pair can have come into range unseen.
@@ -70,11 +72,13 @@
 //! assert!(killed > 0);
 //! ```
 
+mod dose_rate;
 pub mod mechanics;
 mod output;
 pub mod oxygen;
 mod params;
 
+pub use dose_rate::{DoseRateCourse, DoseRateTally};
 pub use output::{CellState, FieldSlice, FractionOutcome, Snapshot, TrajectoryRow};
 pub use oxygen::OxygenField;
 pub use params::{AgentError, AgentParams, OxygenScheme, RadiationDeath};
@@ -90,6 +94,9 @@ mod purpose {
     pub const PHENOTYPE: u64 = 1;
     /// Survival draw of one radiation fraction.
     pub const RADIATION: u64 = 2;
+    /// Survival draw of one phenotype step under a decaying dose rate
+    /// ([`super::DoseRateCourse`]).
+    pub const DOSE_RATE: u64 = 3;
 }
 
 /// The stream key of (cell id, step index, purpose).
