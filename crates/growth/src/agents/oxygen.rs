@@ -248,12 +248,19 @@ impl OxygenField {
             self.n,
         );
 
-        let mut max_change = 0.0f64;
-        for (u, d) in self.values_mmhg.iter_mut().zip(&self.delta) {
-            *u += d;
-            max_change = max_change.max(d.abs());
-        }
-        max_change
+        // Parallel over planes; the maximum is exact, so it does not depend on the split.
+        self.values_mmhg
+            .par_chunks_mut(plane)
+            .zip(self.delta.par_chunks(plane))
+            .map(|(u, d)| {
+                let mut m = 0.0f64;
+                for (u, d) in u.iter_mut().zip(d) {
+                    *u += d;
+                    m = m.max(d.abs());
+                }
+                m
+            })
+            .reduce(|| 0.0, f64::max)
     }
 
     /// Steps of `dt_min` (LOD) until the largest change of a step falls below `tol_mmhg`
@@ -288,7 +295,12 @@ impl OxygenField {
     pub fn adi_cycle(&mut self) -> f64 {
         let h2 = self.voxel_um * self.voxel_um;
         let d = self.diffusion_um2_per_min;
-        let smax = self.sink_per_min.iter().fold(0.0f64, |m, &x| m.max(x));
+        let smax = self
+            .sink_per_min
+            .par_iter()
+            .with_min_len(1 << 16)
+            .copied()
+            .reduce(|| 0.0, f64::max);
         let lmax = self.n.iter().copied().max().unwrap_or(1) as f64 * self.voxel_um;
         let k_min = d * (std::f64::consts::PI / lmax).powi(2) + self.decay_per_min / 3.0;
         let k_max = 4.0 * d / h2 + (self.decay_per_min + smax) / 3.0;
