@@ -231,27 +231,11 @@ fn agents_pilot_config(a: &AgentsConfig) -> AgentsConfig {
 /// its cost, as [`growth_pilot_cost`] does for the continuum model.
 fn agents_pilot_cost(spec: &CampaignSpec, pilot: &AgentsConfig) -> Result<RunCost, DriverError> {
     let steps = crate::campaign_spec::agents_time_steps(pilot).max(1);
-    let dir = std::env::temp_dir().join(format!(
-        "pedisim-agents-pilot-{}-{}",
-        std::process::id(),
-        fnv1a(FNV_OFFSET, agents_result_toml(pilot).as_bytes())
-    ));
-    std::fs::create_dir_all(&dir).map_err(|e| {
-        DriverError::Other(format!("cannot create directory {}: {e}", dir.display()))
-    })?;
-    let mut config = pilot.clone();
-    config.output.path = dir.join("pilot.h5");
-    let t0 = Instant::now();
-    let result = agents_plan(config, &spec.base)
-        .and_then(|p| run_agents(&p, &mut |_, _| {}, &AtomicBool::new(false)));
-    let total = t0.elapsed().as_secs_f64();
-    let _ = std::fs::remove_dir_all(&dir);
-    let outcome = result?;
-    let stepping = outcome.wall_seconds.min(total);
-    Ok(RunCost {
-        setup_seconds: total - stepping,
-        seconds_per_history: stepping / steps as f64,
-        histories: steps,
+    timed_pilot("agents", &agents_result_toml(pilot), steps, |path| {
+        let mut config = pilot.clone();
+        config.output.path = path;
+        let p = agents_plan(config, &spec.base)?;
+        Ok(run_agents(&p, &mut |_, _| {}, &AtomicBool::new(false))?.wall_seconds)
     })
 }
 
@@ -260,23 +244,37 @@ fn agents_pilot_cost(spec: &CampaignSpec, pilot: &AgentsConfig) -> Result<RunCos
 /// core. `histories` of the result is the pilot's steps; the caller sets the run's.
 fn growth_pilot_cost(spec: &CampaignSpec, pilot: &GrowthConfig) -> Result<RunCost, DriverError> {
     let steps = crate::campaign_spec::growth_time_steps(pilot).max(1);
+    timed_pilot("growth", &growth_result_toml(pilot), steps, |path| {
+        let mut config = pilot.clone();
+        config.output.path = path;
+        let p = growth_plan(config, &spec.base)?;
+        Ok(run_growth(&p, &mut |_, _| {}, &AtomicBool::new(false))?.wall_seconds)
+    })
+}
+
+/// Times `run` (a pilot of `steps` time steps writing to the path it is given, in a
+/// temporary directory named after `kind` and the pilot's configuration `key_toml`,
+/// removed afterwards; `run` returns the wall seconds of its stepping) and splits the
+/// total into set-up and seconds per time step.
+fn timed_pilot(
+    kind: &str,
+    key_toml: &str,
+    steps: u64,
+    run: impl FnOnce(PathBuf) -> Result<f64, DriverError>,
+) -> Result<RunCost, DriverError> {
     let dir = std::env::temp_dir().join(format!(
-        "pedisim-growth-pilot-{}-{}",
+        "pedisim-{kind}-pilot-{}-{}",
         std::process::id(),
-        fnv1a(FNV_OFFSET, growth_result_toml(pilot).as_bytes())
+        fnv1a(FNV_OFFSET, key_toml.as_bytes())
     ));
     std::fs::create_dir_all(&dir).map_err(|e| {
         DriverError::Other(format!("cannot create directory {}: {e}", dir.display()))
     })?;
-    let mut config = pilot.clone();
-    config.output.path = dir.join("pilot.h5");
     let t0 = Instant::now();
-    let result = growth_plan(config, &spec.base)
-        .and_then(|p| run_growth(&p, &mut |_, _| {}, &AtomicBool::new(false)));
+    let result = run(dir.join("pilot.h5"));
     let total = t0.elapsed().as_secs_f64();
     let _ = std::fs::remove_dir_all(&dir);
-    let outcome = result?;
-    let stepping = outcome.wall_seconds.min(total);
+    let stepping = result?.min(total);
     Ok(RunCost {
         setup_seconds: total - stepping,
         seconds_per_history: stepping / steps as f64,
@@ -663,6 +661,9 @@ fn attempt(
     cancel: &AtomicBool,
 ) -> RunResult {
     let note = failure_note(spec, &run.id);
+    // Growth runs report progress in simulated days; their work is their time steps.
+    let days = |t: f64| t.round() as u64;
+    let steps = run.config.work_units();
     let result = match &run.config {
         AnyRunConfig::Dose(c) => {
             let mut config = c.clone();
@@ -683,56 +684,25 @@ fn attempt(
                     }
                 })
         }
+        AnyRunConfig::Growth(_) | AnyRunConfig::Agents(_) if comm.size() > 1 => {
+            // Load refuses distribute = "histories" for growth campaigns.
+            Err(DriverError::Other(
+                "a growth run cannot be split over MPI ranks (distribute = \"runs\" only)".into(),
+            ))
+        }
         AnyRunConfig::Growth(g) => {
             let mut config = g.clone();
-            if let Some(t) = threads {
-                config.run.threads = t;
-            }
-            let steps = run.config.work_units();
-            if comm.size() > 1 {
-                // Load refuses distribute = "histories" for growth campaigns.
-                Err(DriverError::Other(
-                    "a growth run cannot be split over MPI ranks (distribute = \"runs\" only)"
-                        .into(),
-                ))
-            } else {
-                growth_plan(config, &spec.base)
-                    .and_then(|p| {
-                        run_growth(
-                            &p,
-                            &mut |t, end| progress(t.round() as u64, end.round() as u64),
-                            cancel,
-                        )
-                    })
-                    .and_then(|outcome| {
-                        Ok((steps, outcome.wall_seconds, checksum_u64(&outcome.output)?))
-                    })
-            }
+            config.run.threads = threads.unwrap_or(config.run.threads);
+            growth_plan(config, &spec.base)
+                .and_then(|p| run_growth(&p, &mut |t, e| progress(days(t), days(e)), cancel))
+                .and_then(|o| Ok((steps, o.wall_seconds, checksum_u64(&o.output)?)))
         }
         AnyRunConfig::Agents(a) => {
             let mut config = a.clone();
-            if let Some(t) = threads {
-                config.run.threads = t;
-            }
-            let steps = run.config.work_units();
-            if comm.size() > 1 {
-                Err(DriverError::Other(
-                    "an agent-based growth run cannot be split over MPI ranks (distribute = \"runs\" only)"
-                        .into(),
-                ))
-            } else {
-                agents_plan(config, &spec.base)
-                    .and_then(|p| {
-                        run_agents(
-                            &p,
-                            &mut |t, end| progress(t.round() as u64, end.round() as u64),
-                            cancel,
-                        )
-                    })
-                    .and_then(|outcome| {
-                        Ok((steps, outcome.wall_seconds, checksum_u64(&outcome.output)?))
-                    })
-            }
+            config.run.threads = threads.unwrap_or(config.run.threads);
+            agents_plan(config, &spec.base)
+                .and_then(|p| run_agents(&p, &mut |t, e| progress(days(t), days(e)), cancel))
+                .and_then(|o| Ok((steps, o.wall_seconds, checksum_u64(&o.output)?)))
         }
     };
     match result {

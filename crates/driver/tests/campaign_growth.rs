@@ -13,16 +13,8 @@ use pedisim_io::h5;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
-/// A 2-layer slab phantom of 16 x 16 x 20 mm in 2 mm voxels (640 voxels) with a
-/// continuum model of 10 days in steps of 1 day, rows every 5 days, snapshots at the start
-/// and the end, and a CSV output.
-const BASE: &str = r#"
-[run]
-seed = 3
-
-[model]
-kind = "continuum"
-
+/// The phantom of both bases: 2 slabs of 16 x 16 x 10 mm in 2 mm voxels (640 voxels).
+const PHANTOM: &str = r#"
 [phantom]
 kind = "slabs"
 lateral_mm = [16.0, 16.0]
@@ -31,6 +23,17 @@ slabs = [
     { name = "grey", material = "brain", thickness_mm = 10.0 },
     { name = "white matter", material = "brain", thickness_mm = 10.0 },
 ]
+"#;
+
+/// The slab phantom ([`PHANTOM`]) with a
+/// continuum model of 10 days in steps of 1 day, rows every 5 days, snapshots at the start
+/// and the end, and a CSV output.
+const BASE: &str = r#"
+[run]
+seed = 3
+
+[model]
+kind = "continuum"
 
 [continuum]
 rho_per_day = 0.05
@@ -53,6 +56,12 @@ path = "ignored.h5"
 csv = "ignored.csv"
 "#;
 
+/// Asserts that two columns hold the same values bit for bit (`what` names them).
+fn assert_bits_eq(a: &[f64], b: &[f64], what: &str) {
+    let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(a), bits(b), "{what}");
+}
+
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let p = dir.join(name);
     std::fs::write(&p, text).unwrap();
@@ -62,7 +71,7 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
 /// Writes the base and a campaign of `body` after the `[campaign]` header (output to
 /// `out`) into `dir`; returns the campaign file.
 fn campaign(dir: &Path, out: &str, extra_head: &str, body: &str) -> PathBuf {
-    write(dir, "base.toml", BASE);
+    write(dir, "base.toml", &format!("{BASE}{PHANTOM}"));
     write(
         dir,
         &format!("{out}.toml"),
@@ -340,10 +349,7 @@ fn growth_campaign_runs_resumes_and_reduces_trajectories() {
     assert_eq!((r.computed, r.skipped), (2, 2));
     let (again, _, _) = index_trajectories(&index);
     for (a, b) in again.iter().zip(&cols) {
-        assert_eq!(
-            a.0.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
-            b.0.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
-        );
+        assert_bits_eq(&a.0, &b.0, "");
     }
 }
 
@@ -368,10 +374,7 @@ fn growth_job_array_merged_equals_a_single_campaign() {
     assert_eq!(a.2, b.2);
     for (x, y) in a.0.iter().zip(&b.0) {
         assert_eq!(x.1, y.1);
-        assert_eq!(
-            x.0.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-            y.0.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
-        );
+        assert_bits_eq(&x.0, &y.0, "");
     }
     // The run files' snapshots too, run by run.
     for run in &runs {
@@ -389,7 +392,7 @@ fn growth_job_array_merged_equals_a_single_campaign() {
     }
 }
 
-/// An agent-based base: 30 cells in a 300 um box on the slab phantom for 0.25 days
+/// An agent-based base: 30 cells in a 300 um box on the slab phantom ([`PHANTOM`]) for 0.25 days
 /// (30 mechanics steps of 0.5 min per output row, 7 rows), with a CSV output.
 const AGENTS_BASE: &str = r#"
 [run]
@@ -397,15 +400,6 @@ seed = 3
 
 [model]
 kind = "agents"
-
-[phantom]
-kind = "slabs"
-lateral_mm = [16.0, 16.0]
-voxel_mm = [2.0, 2.0, 2.0]
-slabs = [
-    { name = "grey", material = "brain", thickness_mm = 10.0 },
-    { name = "white matter", material = "brain", thickness_mm = 10.0 },
-]
 
 [agents]
 end_day = 0.25
@@ -433,7 +427,7 @@ ranges = { "agents.parameters.cycle_rate_per_min" = [0.002, 0.004] }
 "#;
 
 fn agents_campaign(dir: &Path, out: &str, body: &str) -> PathBuf {
-    write(dir, "agents_base.toml", AGENTS_BASE);
+    write(dir, "agents_base.toml", &format!("{AGENTS_BASE}{PHANTOM}"));
     write(
         dir,
         &format!("{out}.toml"),
@@ -507,12 +501,8 @@ fn agents_campaign_runs_resumes_merges_and_reduces_trajectories() {
             )
             .unwrap();
             let row = &values[k * 7..k * 7 + 7];
-            assert_eq!(
-                row.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
-                direct.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
-                "run {k} column {}",
-                AGENTS_TRAJECTORY_COLUMNS[c]
-            );
+            let what = format!("run {k} column {}", AGENTS_TRAJECTORY_COLUMNS[c]);
+            assert_bits_eq(row, &direct, &what);
         }
     }
     // Live cells start at 30 in every run; different seeds give different spheroids.
@@ -532,10 +522,7 @@ fn agents_campaign_runs_resumes_merges_and_reduces_trajectories() {
     assert_eq!((r.computed, r.skipped), (1, 3));
     let again = read_index(&index);
     for (a, b) in again.iter().zip(&cols) {
-        assert_eq!(
-            a.0.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
-            b.0.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
-        );
+        assert_bits_eq(&a.0, &b.0, "");
     }
 
     // A job array of 3 tasks, merged, gives the same index.
@@ -548,10 +535,7 @@ fn agents_campaign_runs_resumes_merges_and_reduces_trajectories() {
     let merged = read_index(&array.output_dir.join(INDEX_FILE));
     for (a, b) in merged.iter().zip(&cols) {
         assert_eq!(a.1, b.1);
-        assert_eq!(
-            a.0.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
-            b.0.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
-        );
+        assert_bits_eq(&a.0, &b.0, "");
     }
 }
 

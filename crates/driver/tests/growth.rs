@@ -462,9 +462,28 @@ csv = "{csv}"
     p
 }
 
+/// Plans the agent run `cfg` on `threads` threads, lets `check` look at the plan, and runs it.
+fn run_agents_with_threads(
+    cfg: &Path,
+    threads: usize,
+    check: impl Fn(&pedisim_driver::growth_agents::AgentsPlan),
+) -> pedisim_driver::growth_agents::AgentsOutcome {
+    use pedisim_driver::growth_agents::{agents_plan_from_file, run_agents};
+    let plan = agents_plan_from_file(
+        cfg,
+        &GrowthOverrides {
+            threads: Some(threads),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    check(&plan);
+    run_agents(&plan, &mut |_, _| {}, &AtomicBool::new(false)).unwrap()
+}
+
 #[test]
 fn agent_runs_write_cells_oxygen_and_fractions_and_reject_what_they_cannot_do() {
-    use pedisim_driver::growth_agents::{agents_plan_from_file, model_kind, run_agents};
+    use pedisim_driver::growth_agents::{agents_plan_from_file, model_kind};
     let dir = tempfile::tempdir().unwrap();
     let beam = dose_file(
         dir.path(),
@@ -477,17 +496,7 @@ fn agent_runs_write_cells_oxygen_and_fractions_and_reject_what_they_cannot_do() 
     );
     let cfg = agents_config(dir.path(), &fx);
     assert_eq!(model_kind(&cfg), "agents");
-    let run = |threads: usize| {
-        let plan = agents_plan_from_file(
-            &cfg,
-            &GrowthOverrides {
-                threads: Some(threads),
-                ..Default::default()
-            },
-        )
-        .unwrap();
-        run_agents(&plan, &mut |_, _| {}, &AtomicBool::new(false)).unwrap()
-    };
+    let run = |threads: usize| run_agents_with_threads(&cfg, threads, |_| ());
     let a = run(1);
     let file = dir.path().join("agents.h5");
     let (ft, _) = h5::read_f64_dataset(&file, "/fractions/time_day").unwrap();
@@ -570,7 +579,7 @@ fn agent_runs_write_cells_oxygen_and_fractions_and_reject_what_they_cannot_do() 
 /// on the thread count, and an administration after the end is refused.
 #[test]
 fn agent_runs_take_a_radiopharmaceutical() {
-    use pedisim_driver::growth_agents::{agents_plan_from_file, run_agents};
+    use pedisim_driver::growth_agents::agents_plan_from_file;
     let dir = tempfile::tempdir().unwrap();
     let lu = dose_file(
         dir.path(),
@@ -583,16 +592,9 @@ fn agent_runs_take_a_radiopharmaceutical() {
     );
     let cfg = agents_config(dir.path(), &rpt);
     let run = |threads: usize| {
-        let plan = agents_plan_from_file(
-            &cfg,
-            &GrowthOverrides {
-                threads: Some(threads),
-                ..Default::default()
-            },
-        )
-        .unwrap();
-        assert!(plan.dose_rate.is_some() && plan.fractions.is_none());
-        run_agents(&plan, &mut |_, _| {}, &AtomicBool::new(false)).unwrap()
+        run_agents_with_threads(&cfg, threads, |plan| {
+            assert!(plan.dose_rate.is_some() && plan.fractions.is_none())
+        })
     };
     let a = run(1);
     let file = dir.path().join("agents.h5");

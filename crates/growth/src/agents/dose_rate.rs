@@ -19,11 +19,8 @@
 //! keyed by (seed, cell id, phenotype step, purpose), so results do not depend on the
 //! thread count.
 
-use super::RadiationDeath;
-use super::{purpose, stream_key, AgentError, AgentModel, CellState, FractionOutcome};
+use super::{purpose, AgentError, AgentModel, FractionOutcome};
 use crate::radiobiology::DecayingDoseRate;
-use pedisim_core::rng::{domain, StreamRng};
-use rayon::prelude::*;
 
 /// Minutes in a day: the model's clock is in minutes, the dose rate's in days.
 const MINUTES_PER_DAY: f64 = 1440.0;
@@ -207,60 +204,26 @@ impl AgentModel {
         t0_min: f64,
         t1_min: f64,
     ) -> FractionOutcome {
-        let mut out = FractionOutcome {
-            exposed: 0,
-            killed: 0,
-        };
         if course.since_start_day(t1_min) <= course.since_start_day(t0_min) {
             // The interval ends before the administration: no dose, no draw.
-            return out;
+            return FractionOutcome {
+                exposed: 0,
+                killed: 0,
+            };
         }
         let (lin, quad) = course.step_coefficients(t0_min, t1_min);
-        let seed = self.seed;
         let step = self.pheno_step;
         let lambda = course.decay_per_day;
         let dose_at = course.total_dose_gy_at;
-        let hits: Vec<u8> = (&self.ids, &self.pos, &self.state, &self.doomed)
-            .into_par_iter()
-            .with_min_len(256)
-            .map(|(&id, &x, &st, &doomed)| {
-                if st != CellState::Live || doomed {
-                    return 0u8;
-                }
+        self.irradiate(
+            &|x| {
                 // Initial dose rate r0 = D lambda of this cell's point.
                 let r0 = dose_at(x) * lambda;
-                let survival = (-(lin * r0 + quad * r0 * r0)).exp();
-                let mut rng = StreamRng::new(
-                    seed,
-                    domain::GROWTH,
-                    stream_key(id, step, purpose::DOSE_RATE),
-                );
-                if rng.uniform() < survival {
-                    1
-                } else {
-                    2
-                }
-            })
-            .collect();
-        let mode = self.params.radiation_death;
-        for (i, &h) in hits.iter().enumerate() {
-            if h == 0 {
-                continue;
-            }
-            out.exposed += 1;
-            if h == 2 {
-                out.killed += 1;
-                match mode {
-                    RadiationDeath::MitoticCatastrophe => self.doomed[i] = true,
-                    RadiationDeath::Apoptosis => {
-                        self.state[i] = CellState::Apoptotic;
-                        self.age[i] = 0.0;
-                        self.adhesive[i] = false;
-                    }
-                }
-            }
-        }
-        out
+                (-(lin * r0 + quad * r0 * r0)).exp()
+            },
+            step,
+            purpose::DOSE_RATE,
+        )
     }
 }
 

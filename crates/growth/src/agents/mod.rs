@@ -575,9 +575,26 @@ impl AgentModel {
         alpha_per_gy: f64,
         beta_per_gy2: f64,
     ) -> FractionOutcome {
-        let seed = self.seed;
         let fraction = self.fractions;
         self.fractions += 1;
+        self.irradiate(
+            &|x| crate::radiobiology::lq_survival(dose_gy_at(x), alpha_per_gy, beta_per_gy2),
+            fraction,
+            purpose::RADIATION,
+        )
+    }
+
+    /// Draws the survival of every live cell not yet lethally damaged, with probability
+    /// `survival_at(centre)` (model frame \[um\]), from the cell's stream keyed by (seed,
+    /// id, `index`, `purpose`), and applies the deaths per `params.radiation_death`: a
+    /// killed cell is doomed (mitotic catastrophe) or becomes apoptotic.
+    pub(crate) fn irradiate(
+        &mut self,
+        survival_at: &(dyn Fn([f64; 3]) -> f64 + Sync),
+        index: u64,
+        purpose: u64,
+    ) -> FractionOutcome {
+        let seed = self.seed;
         let mode = self.params.radiation_death;
         let hits: Vec<u8> = (&self.ids, &self.pos, &self.state, &self.doomed)
             .into_par_iter()
@@ -586,12 +603,8 @@ impl AgentModel {
                 if st != CellState::Live || doomed {
                     return 0u8;
                 }
-                let s = crate::radiobiology::lq_survival(dose_gy_at(x), alpha_per_gy, beta_per_gy2);
-                let mut rng = StreamRng::new(
-                    seed,
-                    domain::GROWTH,
-                    stream_key(id, fraction, purpose::RADIATION),
-                );
+                let s = survival_at(x);
+                let mut rng = StreamRng::new(seed, domain::GROWTH, stream_key(id, index, purpose));
                 if rng.uniform() < s {
                     1
                 } else {
