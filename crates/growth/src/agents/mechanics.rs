@@ -17,7 +17,7 @@
 //! is reused from step to step while no cell has moved more than `s/2` from where it was
 //! when the list was built, so that every pair within interaction range is on it; it is
 //! rebuilt after that, and whenever the cells themselves change (a phenotype step adds,
-//! removes, grows or shrinks cells: [`CellLists::invalidate`]). Cells move by a fraction of
+//! removes, grows or shrinks cells: `CellLists::invalidate`). Cells move by a fraction of
 //! a micrometre per mechanics step while the lists have about a sixth of the candidates of
 //! the 27 bins, so most steps test only the list.
 //!
