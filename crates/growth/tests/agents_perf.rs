@@ -75,6 +75,17 @@ fn throughput_ten_thousand_cells() {
         if m.steps().is_multiple_of(600) {
             rows.push(m.trajectory_row());
         }
+        if m.steps().is_multiple_of(2880) {
+            // Progress of long runs, once per simulated day.
+            eprintln!(
+                "day {:.0}: {} cells, {:.1} s wall, {:.1} s CPU, lists {:?}",
+                m.time_min() / 1440.0,
+                m.cell_count(),
+                t2.elapsed().as_secs_f64(),
+                cpu_seconds() - cpu0,
+                m.neighbour_list_builds()
+            );
+        }
     }
     let s = t2.elapsed().as_secs_f64();
     let cpu = cpu_seconds() - cpu0;

@@ -315,14 +315,16 @@ impl CellLists {
                     let d = d2.sqrt();
                     // Branch-free, equal to adding the repulsion only inside contact and
                     // the adhesion only between adhesive cells (both terms are then
-                    // exactly 0); x = d / (r_i + r_j), d / R_A = x / rel_adh.
-                    let x = d / rsum;
+                    // exactly 0); x = d / (r_i + r_j), d / R_A = x / rel_adh. One division:
+                    // w = 1 / (d (r_i + r_j)) gives x = d^2 w and 1/d = (r_i + r_j) w.
+                    let w = 1.0 / (d * rsum);
+                    let x = d2 * w;
                     let t_rep = (1.0 - x).max(0.0);
                     let mut f = 0.0 + c_rep * t_rep * t_rep;
                     let t_adh = 1.0 - x * inv_rel_adh;
                     let both = (ai & sadh[q]) as u8 as f64;
                     f -= c_adh * t_adh * t_adh * both;
-                    let s = f / d;
+                    let s = f * (rsum * w);
                     acc[0] += s * dx;
                     acc[1] += s * dy;
                     acc[2] += s * dz;
