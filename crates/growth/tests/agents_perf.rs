@@ -78,7 +78,7 @@ fn throughput_ten_thousand_cells() {
         if m.steps().is_multiple_of(2880) {
             // Progress of long runs, once per simulated day.
             eprintln!(
-                "day {:.0}: {} cells, {:.1} s wall, {:.1} s CPU, lists {:?}",
+                "day {:.0}: {} cells, {:.1} s wall, {:.1} s CPU, lists (steps, builds, entries) {:?}",
                 m.time_min() / 1440.0,
                 m.cell_count(),
                 t2.elapsed().as_secs_f64(),
@@ -97,7 +97,7 @@ fn throughput_ten_thousand_cells() {
         rows.last()
     );
     eprintln!(
-        "neighbour lists: {:?} (mechanics steps, builds)",
+        "neighbour lists: {:?} (mechanics steps, builds, entries)",
         m.neighbour_list_builds()
     );
     eprintln!(

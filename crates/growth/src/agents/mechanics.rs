@@ -94,51 +94,17 @@ impl CellLists {
         self.valid = false;
     }
 
-    /// Mechanics steps taken and neighbour lists built so far.
-    pub(crate) fn counts(&self) -> (u64, u64) {
-        (self.steps, self.builds)
+    /// Mechanics steps taken and neighbour lists built so far, and the entries of the
+    /// current lists (candidate pairs, each counted from both cells).
+    pub(crate) fn counts(&self) -> (u64, u64, usize) {
+        (self.steps, self.builds, self.nbr.len())
     }
 
     /// Sorts the cells by bin and builds every cell's list of candidate neighbours.
     fn build(&mut self, m: &Mechanics, pos: &[[f64; 3]], radius: &[f64], adhesive: &[bool]) {
         let n = pos.len();
-        let r_max = radius.iter().fold(0.0f64, |a, &b| a.max(b));
-        let cutoff = m.relative_adhesion_distance * 2.0 * r_max;
-        let skin = SKIN_FRACTION * cutoff;
+        let (nb, skin) = self.sort_by_bin(m, pos, radius);
         let l = m.domain_edge_um;
-        // At most 200^3 bins (32 MB of bin starts): in a box far larger than the cells'
-        // interaction range bins only grow, which costs speed, never correctness.
-        let nb = ((l / (cutoff + skin)).floor() as usize).clamp(1, 200);
-        let inv_bin = nb as f64 / l;
-        let nbins = nb * nb * nb;
-
-        // Counting sort of the cells by bin (stable, serial: O(n), deterministic).
-        self.bin_of.resize(n, 0);
-        self.bin_of
-            .par_iter_mut()
-            .zip(pos.par_iter())
-            .for_each(|(b, p)| {
-                let c = |x: f64| -> usize { ((x * inv_bin) as usize).min(nb - 1) };
-                *b = (c(p[0]) + nb * (c(p[1]) + nb * c(p[2]))) as u32;
-            });
-        self.bin_start.clear();
-        self.bin_start.resize(nbins + 1, 0);
-        for &b in &self.bin_of {
-            self.bin_start[b as usize + 1] += 1;
-        }
-        for b in 0..nbins {
-            self.bin_start[b + 1] += self.bin_start[b];
-        }
-        self.order.resize(n, 0);
-        self.rank.resize(n, 0);
-        self.cursor.clear();
-        self.cursor.extend_from_slice(&self.bin_start[..nbins]);
-        for (i, &b) in self.bin_of.iter().enumerate() {
-            let s = &mut self.cursor[b as usize];
-            self.order[*s as usize] = i as u32;
-            self.rank[i] = *s;
-            *s += 1;
-        }
         self.gather(pos, radius, adhesive);
         for (a, f) in self.fpos.iter_mut().enumerate() {
             f.resize(n, 0.0);
@@ -228,6 +194,68 @@ impl CellLists {
         self.skin_um = skin;
         self.valid = true;
         self.builds += 1;
+    }
+
+    /// Bins per axis and skin \[um\] of lists for these cells: bins at least as wide as the
+    /// largest interaction distance plus the skin.
+    fn bins(m: &Mechanics, radius: &[f64]) -> (usize, f64) {
+        let r_max = radius.iter().fold(0.0f64, |a, &b| a.max(b));
+        let cutoff = m.relative_adhesion_distance * 2.0 * r_max;
+        let skin = SKIN_FRACTION * cutoff;
+        // At most 200^3 bins (32 MB of bin starts): in a box far larger than the cells'
+        // interaction range bins only grow, which costs speed, never correctness.
+        let nb = ((m.domain_edge_um / (cutoff + skin)).floor() as usize).clamp(1, 200);
+        (nb, skin)
+    }
+
+    /// Counting sort of the cells by bin (stable, serial: O(n), deterministic): fills
+    /// `bin_of`, `bin_start`, `order` and `rank`; returns the bins per axis and the skin.
+    fn sort_by_bin(&mut self, m: &Mechanics, pos: &[[f64; 3]], radius: &[f64]) -> (usize, f64) {
+        let n = pos.len();
+        let (nb, skin) = Self::bins(m, radius);
+        let inv_bin = nb as f64 / m.domain_edge_um;
+        let nbins = nb * nb * nb;
+        self.bin_of.resize(n, 0);
+        self.bin_of
+            .par_iter_mut()
+            .zip(pos.par_iter())
+            .for_each(|(b, p)| {
+                let c = |x: f64| -> usize { ((x * inv_bin) as usize).min(nb - 1) };
+                *b = (c(p[0]) + nb * (c(p[1]) + nb * c(p[2]))) as u32;
+            });
+        self.bin_start.clear();
+        self.bin_start.resize(nbins + 1, 0);
+        for &b in &self.bin_of {
+            self.bin_start[b as usize + 1] += 1;
+        }
+        for b in 0..nbins {
+            self.bin_start[b + 1] += self.bin_start[b];
+        }
+        self.order.resize(n, 0);
+        self.rank.resize(n, 0);
+        self.cursor.clear();
+        self.cursor.extend_from_slice(&self.bin_start[..nbins]);
+        for (i, &b) in self.bin_of.iter().enumerate() {
+            let s = &mut self.cursor[b as usize];
+            self.order[*s as usize] = i as u32;
+            self.rank[i] = *s;
+            *s += 1;
+        }
+        (nb, skin)
+    }
+
+    /// The cells' order by bin of the next lists (cell index of each sorted slot), for
+    /// the caller to store its cells in that order: neighbours then lie close in memory,
+    /// and the next build finds them already sorted. Marks the lists stale.
+    pub(crate) fn spatial_order(
+        &mut self,
+        m: &Mechanics,
+        pos: &[[f64; 3]],
+        radius: &[f64],
+    ) -> &[u32] {
+        self.valid = false;
+        self.sort_by_bin(m, pos, radius);
+        &self.order
     }
 
     /// Copies positions, radii and adhesion flags into sorted order.
@@ -450,7 +478,7 @@ mod tests {
             }
         }
         assert!(worst < 1e-12, "largest relative velocity error {worst:e}");
-        let (steps, builds) = lists.counts();
+        let (steps, builds, _) = lists.counts();
         assert_eq!(steps, 60);
         assert!(
             builds > 1 && builds < 30,

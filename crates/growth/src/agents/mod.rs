@@ -289,8 +289,9 @@ impl AgentModel {
     }
 
     /// Mechanics steps taken and neighbour lists built so far (the Verlet lists of
-    /// [`mechanics`] are reused between builds; a diagnostic of their reuse).
-    pub fn neighbour_list_builds(&self) -> (u64, u64) {
+    /// [`mechanics`] are reused between builds), and the entries of the current lists
+    /// (candidate neighbours summed over cells): diagnostics of the lists' reuse and size.
+    pub fn neighbour_list_builds(&self) -> (u64, u64, usize) {
         self.lists.counts()
     }
 
@@ -372,18 +373,19 @@ impl AgentModel {
                 }
             }
         }
-        // Phenotype.
-        if self.mech_step.is_multiple_of(self.mech_per_pheno) {
-            self.phenotype();
-            self.pheno_step += 1;
-        }
-        // Mechanics.
         let m = Mechanics {
             repulsion_um_per_min: self.params.repulsion_um_per_min,
             adhesion_um_per_min: self.params.adhesion_um_per_min,
             relative_adhesion_distance: self.params.relative_adhesion_distance,
             domain_edge_um: self.params.domain_edge_um,
         };
+        // Phenotype, then the cells stored in spatial order (locality for the mechanics).
+        if self.mech_step.is_multiple_of(self.mech_per_pheno) {
+            self.phenotype();
+            self.pheno_step += 1;
+            self.sort_cells(&m);
+        }
+        // Mechanics.
         self.lists.step(
             &m,
             self.params.dt_mechanics_min,
@@ -537,6 +539,29 @@ impl AgentModel {
         }
         // Cells were added, removed, moved between slots and resized.
         self.lists.invalidate();
+    }
+
+    /// Stores the cells in the order of the neighbour lists' bins (a stable counting sort
+    /// of the current slots, so deterministic): cells close in space then lie close in
+    /// memory. Ids are unchanged; slots change, and with them the order in which later
+    /// daughters get their ids.
+    fn sort_cells(&mut self, m: &Mechanics) {
+        let order = self.lists.spatial_order(m, &self.pos, &self.radius);
+        if order.iter().enumerate().all(|(k, &i)| k == i as usize) {
+            return;
+        }
+        fn permute<T: Copy>(v: &mut Vec<T>, order: &[u32]) {
+            *v = order.iter().map(|&i| v[i as usize]).collect();
+        }
+        permute(&mut self.ids, order);
+        permute(&mut self.pos, order);
+        permute(&mut self.radius, order);
+        permute(&mut self.volume, order);
+        permute(&mut self.state, order);
+        permute(&mut self.doomed, order);
+        permute(&mut self.age, order);
+        permute(&mut self.onset_volume, order);
+        permute(&mut self.adhesive, order);
     }
 
     fn move_slot(&mut self, from: usize, to: usize) {
