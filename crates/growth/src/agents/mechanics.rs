@@ -33,6 +33,13 @@ use rayon::prelude::*;
 /// cell has moved half the skin.
 const SKIN_FRACTION: f64 = 0.25;
 
+/// Mechanics steps a slow cell's half-skin covers at its speed after a build (the
+/// phenotype interval of the defaults: lists are rebuilt then anyway).
+const PRUNE_STEPS: f64 = 12.0;
+
+/// Smallest half-skin, as a fraction of the skin.
+const MIN_HALF_SKIN: f64 = 0.1;
+
 /// Sorted slots per parallel task when the lists are built (each task's lists are
 /// concatenated in slot order afterwards).
 const BUILD_CHUNK: usize = 2048;
@@ -72,8 +79,13 @@ pub(crate) struct CellLists {
     ref_radius: Vec<f64>,
     /// Whether the lists hold for the current cells.
     valid: bool,
-    /// Skin of the current lists \[um\].
+    /// Skin of the current lists \[um\] (the largest `2 h`).
     skin_um: f64,
+    /// Half-skin `h` of each sorted slot \[um\]: a pair is on the lists while its
+    /// distance at the build was below its interaction distance plus `h_i + h_j`.
+    half_skin: Vec<f64>,
+    /// Whether the lists were built this step (and are still to be pruned).
+    fresh: bool,
     /// Mechanics steps taken, and lists built, since creation (diagnostics).
     steps: u64,
     builds: u64,
@@ -175,23 +187,15 @@ impl CellLists {
                 (counts, list)
             })
             .collect();
-        self.nbr_start.clear();
-        self.nbr_start.reserve(n + 1);
-        self.nbr_start.push(0);
-        self.nbr.clear();
-        let mut total = 0u32;
-        for (counts, list) in &chunks {
-            for &c in counts {
-                total += c;
-                self.nbr_start.push(total);
-            }
-            self.nbr.extend_from_slice(list);
-        }
+        self.set_lists(&chunks);
         self.ref_pos.clear();
         self.ref_pos.extend_from_slice(pos);
         self.ref_radius.clear();
         self.ref_radius.extend_from_slice(radius);
         self.skin_um = skin;
+        self.half_skin.clear();
+        self.half_skin.resize(n, 0.5 * skin);
+        self.fresh = true;
         self.valid = true;
         self.builds += 1;
     }
@@ -256,6 +260,72 @@ impl CellLists {
         self.valid = false;
         self.sort_by_bin(m, pos, radius);
         &self.order
+    }
+
+    /// Narrows the half-skin of the slow cells and drops the pairs the narrower skins no
+    /// longer need (run right after a build, with `vel` of the build step): `h_k` covers the
+    /// cell's move at its current speed until the next phenotype step (`PRUNE_STEPS`
+    /// steps), between `MIN_HALF_SKIN` of the skin and half the skin (fast cells, such as
+    /// newborn daughters pushing apart, keep the whole allowance). Deterministic: a
+    /// function of the sorted state only.
+    fn prune(&mut self, m: &Mechanics, dt_min: f64) {
+        self.fresh = false;
+        let n = self.spos.len();
+        let h_max = 0.5 * self.skin_um;
+        let h_min = MIN_HALF_SKIN * self.skin_um;
+        let vel = &self.vel;
+        self.half_skin
+            .par_iter_mut()
+            .zip(vel.par_iter())
+            .with_min_len(4096)
+            .for_each(|(h, v)| {
+                let speed = (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sqrt();
+                *h = (PRUNE_STEPS * dt_min * speed).clamp(h_min, h_max);
+            });
+        let spos = &self.spos;
+        let hs = &self.half_skin;
+        let nbr = &self.nbr;
+        let nbr_start = &self.nbr_start;
+        let rel_adh = m.relative_adhesion_distance;
+        let chunks: Vec<(Vec<u32>, Vec<u32>)> = (0..n.div_ceil(BUILD_CHUNK))
+            .into_par_iter()
+            .map(|c| {
+                let (k0, k1) = (c * BUILD_CHUNK, ((c + 1) * BUILD_CHUNK).min(n));
+                let mut counts = Vec::with_capacity(k1 - k0);
+                let mut list = Vec::with_capacity(nbr_start[k1] as usize - nbr_start[k0] as usize);
+                for k in k0..k1 {
+                    let before = list.len();
+                    let [xi, yi, zi, ri] = spos[k];
+                    for &q in &nbr[nbr_start[k] as usize..nbr_start[k + 1] as usize] {
+                        let [xj, yj, zj, rj] = spos[q as usize];
+                        let (dx, dy, dz) = (xi - xj, yi - yj, zi - zj);
+                        // A margin of 1e-9 um keeps the test conservative to rounding.
+                        let lim = rel_adh * (ri + rj) + hs[k] + hs[q as usize] + 1e-9;
+                        if dx * dx + dy * dy + dz * dz < lim * lim {
+                            list.push(q);
+                        }
+                    }
+                    counts.push((list.len() - before) as u32);
+                }
+                (counts, list)
+            })
+            .collect();
+        self.set_lists(&chunks);
+    }
+
+    /// Stores per-chunk lists (counts per slot and concatenated entries, in slot order).
+    fn set_lists(&mut self, chunks: &[(Vec<u32>, Vec<u32>)]) {
+        self.nbr_start.clear();
+        self.nbr_start.push(0);
+        self.nbr.clear();
+        let mut total = 0u32;
+        for (counts, list) in chunks {
+            for &c in counts {
+                total += c;
+                self.nbr_start.push(total);
+            }
+            self.nbr.extend_from_slice(list);
+        }
     }
 
     /// Copies positions, radii and adhesion flags into sorted order.
@@ -360,29 +430,36 @@ impl CellLists {
                 *v = acc;
             });
 
+        if self.fresh {
+            self.prune(m, dt_min);
+        }
+
         // Move, and measure how far the cells are from where the lists were built.
+        // Verlet's criterion (a maximum over cells, the same for any thread count) below.
         let vel = &self.vel;
         let rank = &self.rank;
         let l = m.domain_edge_um;
-        // Verlet's criterion: a pair on no list can have come within range only once two
-        // cells together moved more than the skin; the two largest moves (a maximum over
-        // cells, the same for any thread count) decide.
-        let (m1, m2) = pos
+        let half_skin = &self.half_skin;
+        let (e1, e2) = pos
             .par_iter_mut()
             .zip(self.ref_pos.par_iter())
             .enumerate()
             .with_min_len(1024)
             .map(|(i, (p, p0))| {
-                let v = vel[rank[i] as usize];
+                let k = rank[i] as usize;
+                let v = vel[k];
                 let mut d2 = 0.0;
                 for a in 0..3 {
                     p[a] = (p[a] + dt_min * v[a]).clamp(0.0, l);
                     d2 += (p[a] - p0[a]) * (p[a] - p0[a]);
                 }
-                (d2, 0.0)
+                (d2.sqrt() - half_skin[k], f64::NEG_INFINITY)
             })
-            .reduce(|| (0.0, 0.0), top_two);
-        if m1.sqrt() + m2.sqrt() >= self.skin_um {
+            .reduce(|| (f64::NEG_INFINITY, f64::NEG_INFINITY), top_two);
+        // A pair off the lists was at least its interaction distance plus h_i + h_j
+        // apart; it can have come into range only if m_i - h_i + m_j - h_j >= 0 for its two
+        // moves m: the two largest excesses decide.
+        if e1 + e2 >= 0.0 {
             self.valid = false;
         }
     }
