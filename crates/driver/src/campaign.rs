@@ -479,28 +479,43 @@ impl Trajectory {
 /// up to threads and output paths ([`growth_result_toml`]), its trajectory reads in full,
 /// and the run's CSV file, if it asks for one, exists.
 fn verify_growth_file(config: &GrowthConfig, path: &Path) -> Option<Trajectory> {
-    if h5::read_attr_string(path, "/", "format_name").ok()? != GROWTH_FORMAT_NAME {
-        return None;
-    }
-    let v = h5::read_attr_string(path, "/", "growth_format_version").ok()?;
-    if v.split_once('.')?.0 != "1" {
-        return None;
-    }
-    let text = h5::read_attr_string(path, "/", "config_toml").ok()?;
-    let stored: GrowthConfig = toml::from_str(&text).ok()?;
-    if growth_result_toml(&stored) != growth_result_toml(config) {
-        return None;
-    }
-    if config.output.csv.as_ref().is_some_and(|c| !c.is_file()) {
-        return None;
-    }
-    Trajectory::read(path).filter(|t| t.names == TRAJECTORY_COLUMNS)
+    let same = |text: &str| {
+        toml::from_str::<GrowthConfig>(text)
+            .is_ok_and(|stored| growth_result_toml(&stored) == growth_result_toml(config))
+    };
+    verify_growth_layout(
+        path,
+        same,
+        config.output.csv.as_deref(),
+        &TRAJECTORY_COLUMNS,
+    )
 }
 
 /// The trajectory of an agent-based growth result if the file is the complete result of
 /// exactly the run `config`: as [`verify_growth_file`], with the configuration compared
 /// by [`agents_result_toml`] and the agent model's trajectory columns.
 fn verify_agents_file(config: &AgentsConfig, path: &Path) -> Option<Trajectory> {
+    let same = |text: &str| {
+        toml::from_str::<AgentsConfig>(text)
+            .is_ok_and(|stored| agents_result_toml(&stored) == agents_result_toml(config))
+    };
+    verify_growth_layout(
+        path,
+        same,
+        config.output.csv.as_deref(),
+        &AGENTS_TRAJECTORY_COLUMNS,
+    )
+}
+
+/// The checks shared by both growth models: growth layout 1.x, a stored `config_toml`
+/// that `same_config` accepts, the CSV file `csv` present if asked for, and a complete
+/// trajectory with the columns `columns`.
+fn verify_growth_layout(
+    path: &Path,
+    same_config: impl FnOnce(&str) -> bool,
+    csv: Option<&Path>,
+    columns: &[&str],
+) -> Option<Trajectory> {
     if h5::read_attr_string(path, "/", "format_name").ok()? != GROWTH_FORMAT_NAME {
         return None;
     }
@@ -508,15 +523,13 @@ fn verify_agents_file(config: &AgentsConfig, path: &Path) -> Option<Trajectory> 
     if v.split_once('.')?.0 != "1" {
         return None;
     }
-    let text = h5::read_attr_string(path, "/", "config_toml").ok()?;
-    let stored: AgentsConfig = toml::from_str(&text).ok()?;
-    if agents_result_toml(&stored) != agents_result_toml(config) {
+    if !same_config(&h5::read_attr_string(path, "/", "config_toml").ok()?) {
         return None;
     }
-    if config.output.csv.as_ref().is_some_and(|c| !c.is_file()) {
+    if csv.is_some_and(|c| !c.is_file()) {
         return None;
     }
-    Trajectory::read(path).filter(|t| t.names == AGENTS_TRAJECTORY_COLUMNS)
+    Trajectory::read(path).filter(|t| t.names == columns)
 }
 
 /// FNV-1a 64-bit digest of a file's bytes, as 16 hex digits.

@@ -56,6 +56,13 @@ path = "ignored.h5"
 csv = "ignored.csv"
 "#;
 
+/// The error of validating every run of the campaign `p` (which must fail).
+fn validation_error(p: &Path) -> String {
+    let spec = CampaignSpec::load(p).unwrap();
+    let runs = spec.expand().unwrap();
+    validate_runs(&spec, &runs).unwrap_err().to_string()
+}
+
 /// Asserts that two columns hold the same values bit for bit (`what` names them).
 fn assert_bits_eq(a: &[f64], b: &[f64], what: &str) {
     let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
@@ -229,9 +236,7 @@ fn growth_errors_name_the_run_and_key() {
         "",
         "[axes]\n\"continuum.rho_per_day\" = [0.1, -0.1]\n",
     );
-    let spec = CampaignSpec::load(&p).unwrap();
-    let runs = spec.expand().unwrap();
-    let e = validate_runs(&spec, &runs).unwrap_err().to_string();
+    let e = validation_error(&p);
     assert!(e.contains("1 of 2 runs are invalid"), "{e}");
     assert!(
         e.contains("run-00001") && e.contains("rho_per_day = -0.1"),
@@ -560,9 +565,7 @@ fn agents_campaign_errors_name_the_run_and_key() {
         "out",
         "[axes]\n\"agents.parameters.cycle_rate_per_min\" = [0.002, -1.0]\n\"agents.parameters.initial_cells\" = [10, 2.5]\n",
     );
-    let spec = CampaignSpec::load(&p).unwrap();
-    let runs = spec.expand().unwrap();
-    let e = validate_runs(&spec, &runs).unwrap_err().to_string();
+    let e = validation_error(&p);
     assert!(e.contains("3 of 4 runs are invalid"), "{e}");
     assert!(
         e.contains("run-00001") && e.contains("initial_cells = 2.5"),
