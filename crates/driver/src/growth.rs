@@ -362,33 +362,36 @@ pub(crate) fn provenance_attrs<C: Serialize>(
     ])
 }
 
+/// Checks the header shared by both growth models' configurations: `[model] kind` must be
+/// `expected` (the other model has its own plan: [`crate::growth_agents::agents_plan`] for
+/// `"agents"`, [`growth_plan`] for `"continuum"`; `pedisim grow` and `pedisim campaign`
+/// choose by the kind) and `[run] threads` at most 4096. Errors name the file `f`.
+pub(crate) fn check_model_and_threads(
+    f: &Path,
+    kind: &str,
+    expected: &str,
+    threads: usize,
+) -> Result<(), DriverError> {
+    if kind != expected {
+        return Err(err(
+            f,
+            format!("[model] kind = \"{kind}\": expected \"{expected}\""),
+        ));
+    }
+    if threads > 4096 {
+        return Err(err(
+            f,
+            format!("[run] threads = {threads}: expected 0 (all cores) to 4096"),
+        ));
+    }
+    Ok(())
+}
+
 /// Validates a growth configuration read from `config_path` (see
 /// [`growth_plan_from_file`]).
 pub fn growth_plan(config: GrowthConfig, config_path: &Path) -> Result<GrowthPlan, DriverError> {
     let f = config_path;
-    if config.model.kind != "continuum" {
-        let hint = if config.model.kind == "agents" {
-            " (agent-based runs are started by pedisim grow from their own configuration; campaigns of them are not supported yet)"
-        } else {
-            ""
-        };
-        return Err(err(
-            f,
-            format!(
-                "[model] kind = \"{}\": expected \"continuum\"{hint}",
-                config.model.kind
-            ),
-        ));
-    }
-    if config.run.threads > 4096 {
-        return Err(err(
-            f,
-            format!(
-                "[run] threads = {}: expected 0 (all cores) to 4096",
-                config.run.threads
-            ),
-        ));
-    }
+    check_model_and_threads(f, &config.model.kind, "continuum", config.run.threads)?;
     let c = config.continuum.as_ref().ok_or_else(|| {
         err(
             f,

@@ -279,24 +279,7 @@ pub fn agents_plan_from_file(
 pub fn agents_plan(config: AgentsConfig, config_path: &Path) -> Result<AgentsPlan, DriverError> {
     let path = config_path;
     let f = path;
-    if config.model.kind != "agents" {
-        return Err(err(
-            f,
-            format!(
-                "[model] kind = \"{}\": expected \"agents\"",
-                config.model.kind
-            ),
-        ));
-    }
-    if config.run.threads > 4096 {
-        return Err(err(
-            f,
-            format!(
-                "[run] threads = {}: expected 0 (all cores) to 4096",
-                config.run.threads
-            ),
-        ));
-    }
+    crate::growth::check_model_and_threads(f, &config.model.kind, "agents", config.run.threads)?;
     let a = &config.agents;
     let params = agent_params(f, &a.parameters)?;
     let end_day = positive(f, "[agents] end_day", a.end_day, "a simulated time in days")?;

@@ -1224,22 +1224,26 @@ fn write_campaign_file(
         write_table_group(path, &file, g)?;
     }
     for (g, m) in matrices {
-        let object = format!("{g}/{}", m.name);
         let group = file
             .group(if g.is_empty() { "/" } else { g })
             .map_err(h5err(path, g, "opening the group"))?;
-        let view = ndarray::ArrayView2::from_shape(m.shape, m.values).map_err(|e| {
-            IoError::invalid(path, format!("`{object}`: internal shape error: {e}"))
-        })?;
-        let ds = group
-            .new_dataset_builder()
-            .with_data(view)
-            .create(m.name)
-            .map_err(h5err(path, &object, "creating the dataset"))?;
-        write_str_attr(path, &ds, &object, "units", m.units)?;
-        write_str_attr(path, &ds, &object, "description", m.description)?;
+        write_matrix(path, &group, &format!("{g}/{}", m.name), m)?;
     }
     Ok(())
+}
+
+/// Writes the 2-D dataset `m` (with its `units` and `description`) into `group`; `object`
+/// is its full name for error messages.
+fn write_matrix(path: &Path, group: &hdf5::Group, object: &str, m: &Matrix) -> Result<(), IoError> {
+    let view = ndarray::ArrayView2::from_shape(m.shape, m.values)
+        .map_err(|e| IoError::invalid(path, format!("`{object}`: internal shape error: {e}")))?;
+    let ds = group
+        .new_dataset_builder()
+        .with_data(view)
+        .create(m.name)
+        .map_err(h5err(path, object, "creating the dataset"))?;
+    write_str_attr(path, &ds, object, "units", m.units)?;
+    write_str_attr(path, &ds, object, "description", m.description)
 }
 
 /// Version of the checkpoint layout written by [`write_checkpoint`].
@@ -1739,17 +1743,7 @@ fn write_table_file_to(tmp: &Path, path: &Path, t: &TableFile) -> Result<(), IoE
         write_table_group(path, &file, g)?;
     }
     for m in &t.matrices {
-        let object = format!("/{}", m.name);
-        let view = ndarray::ArrayView2::from_shape(m.shape, m.values).map_err(|e| {
-            IoError::invalid(path, format!("`{object}`: internal shape error: {e}"))
-        })?;
-        let ds = file
-            .new_dataset_builder()
-            .with_data(view)
-            .create(m.name)
-            .map_err(h5err(path, &object, "creating the dataset"))?;
-        write_str_attr(path, &ds, &object, "units", m.units)?;
-        write_str_attr(path, &ds, &object, "description", m.description)?;
+        write_matrix(path, &file, &format!("/{}", m.name), m)?;
     }
     for v in &t.volumes {
         let group = file
