@@ -177,9 +177,9 @@ fn mechanics_step_comparison() {
     }
 }
 
-/// A fingerprint (FNV-1a over the bits) of the whole state after two short runs: the
-/// default 2000-cell spheroid for 3 h and a hypoxic spheroid (every process active) for
-/// 10 h. Optimisations that only reorganise the arithmetic must leave it unchanged; run
+/// A fingerprint (FNV-1a over the bits) of the whole state after three short runs: the
+/// default 2000-cell spheroid for 3 h, a hypoxic spheroid (every process active) for
+/// 10 h, and 800 cells for 2 h with BioFVM's LOD oxygen steps of 0.5 min. Optimisations that only reorganise the arithmetic must leave it unchanged; run
 /// before and after a change and compare the printed values.
 #[test]
 #[ignore]
@@ -210,6 +210,16 @@ fn state_fingerprint() {
                 ..Default::default()
             },
             600.0,
+        ),
+        (
+            AgentParams {
+                domain_edge_um: 600.0,
+                initial_cells: 800,
+                dt_diffusion_min: 0.5,
+                oxygen_scheme: OxygenScheme::Lod,
+                ..Default::default()
+            },
+            120.0,
         ),
     ];
     for (params, t) in cases {

@@ -28,8 +28,9 @@
 //! Each factor is a tridiagonal, diagonally dominant M-matrix solved by the Thomas
 //! algorithm: x lines and y lines parallel over z planes (the y sweep vectorised over x),
 //! the z sweep parallel over blocks of 64 neighbouring lanes of every plane (vectorised
-//! over the lanes, the block's factors in cache). The result does not depend on the
-//! number of threads.
+//! over the lanes, the block's factors in cache). A Douglas step makes two passes over the
+//! grid: per z plane the residual and the x and y sweeps, then per block of lanes the z
+//! sweep and the update. The result does not depend on the number of threads.
 
 use rayon::prelude::*;
 
@@ -48,7 +49,6 @@ pub struct OxygenField {
     free: Vec<f64>,
     sink_per_min: Vec<f64>,
     delta: Vec<f64>,
-    cprime: Vec<f64>,
 }
 
 impl OxygenField {
@@ -84,7 +84,6 @@ impl OxygenField {
             fixed,
             sink_per_min: vec![0.0; len],
             delta: vec![0.0; len],
-            cprime: vec![0.0; len],
         }
     }
 
@@ -180,14 +179,16 @@ impl OxygenField {
             lambda: self.decay_per_min,
             dt3: dt_min / 3.0,
         };
-        sweep3(
-            &coef,
-            &mut self.values_mmhg,
-            &mut self.cprime,
-            &self.free,
-            &self.sink_per_min,
-            self.n,
-        );
+        let (free, sink) = (&self.free, &self.sink_per_min);
+        let plane = self.n[0] * self.n[1];
+        self.values_mmhg
+            .par_chunks_mut(plane)
+            .enumerate()
+            .for_each_init(
+                || vec![0.0; 4 * plane],
+                |buf, (k, d)| coef.xy_sweeps(d, buf, free, sink, k, self.n),
+            );
+        coef.z_sweep(&mut self.values_mmhg, None, free, sink, self.n);
         self.values_mmhg
             .iter()
             .zip(&self.delta)
@@ -205,62 +206,58 @@ impl OxygenField {
             lambda,
             dt3: dt_min / 3.0,
         };
-        let fixed = &self.fixed;
-        let sink = &self.sink_per_min;
+        let (free, sink) = (&self.free, &self.sink_per_min);
+        let n = self.n;
 
-        // Residual dt * A p^n (zero on fixed voxels), parallel over z planes.
+        // Per z plane, while it is in cache: the residual dt * A p^n (zero on fixed
+        // voxels), then the x and y sweeps on it.
         {
             let u = &self.values_mmhg;
             let d_over_h2 = self.diffusion_um2_per_min / (self.voxel_um * self.voxel_um);
-            self.delta
-                .par_chunks_mut(plane)
-                .enumerate()
-                .for_each(|(k, out)| {
+            self.delta.par_chunks_mut(plane).enumerate().for_each_init(
+                || vec![0.0; 4 * plane],
+                |buf, (k, out)| {
+                    let pk = plane * k;
+                    // Zero flux through box faces: a missing neighbour mirrors the
+                    // voxel itself (a missing row or plane is the voxel's own).
+                    let zm = if k > 0 { pk - plane } else { pk };
+                    let zp = if k + 1 < nz { pk + plane } else { pk };
                     for j in 0..ny {
-                        for i in 0..nx {
-                            let v = i + nx * j;
-                            let g = v + plane * k;
-                            if fixed[g] {
-                                out[v] = 0.0;
-                                continue;
+                        let r0 = nx * j;
+                        let ym = if j > 0 { r0 - nx } else { r0 };
+                        let yp = if j + 1 < ny { r0 + nx } else { r0 };
+                        let row = |off: usize| &u[off..off + nx];
+                        let c = row(pk + r0);
+                        let (ym, yp) = (row(pk + ym), row(pk + yp));
+                        let (zm, zp) = (row(zm + r0), row(zp + r0));
+                        let fr = &free[pk + r0..pk + r0 + nx];
+                        let sk = &sink[pk + r0..pk + r0 + nx];
+                        let o = &mut out[r0..r0 + nx];
+                        let res = |i: usize, xm: f64, xp: f64| -> f64 {
+                            let ci = c[i];
+                            let lap = xm + xp + ym[i] + yp[i] + zm[i] + zp[i] - 6.0 * ci;
+                            let val = dt_min * (d_over_h2 * lap - (lambda + sk[i]) * ci);
+                            // Zero on fixed voxels (a select: vectorisable).
+                            if fr[i] == 0.0 {
+                                0.0
+                            } else {
+                                val
                             }
-                            let c = u[g];
-                            // Zero flux through box faces: the missing neighbour mirrors c.
-                            let xm = if i > 0 { u[g - 1] } else { c };
-                            let xp = if i + 1 < nx { u[g + 1] } else { c };
-                            let ym = if j > 0 { u[g - nx] } else { c };
-                            let yp = if j + 1 < ny { u[g + nx] } else { c };
-                            let zm = if k > 0 { u[g - plane] } else { c };
-                            let zp = if k + 1 < nz { u[g + plane] } else { c };
-                            let lap = xm + xp + ym + yp + zm + zp - 6.0 * c;
-                            out[v] = dt_min * (d_over_h2 * lap - (lambda + sink[g]) * c);
+                        };
+                        o[0] = res(0, c[0], c[1.min(nx - 1)]);
+                        for i in 1..nx - 1 {
+                            o[i] = res(i, c[i - 1], c[i + 1]);
                         }
+                        o[nx - 1] = res(nx - 1, c[nx - 2], c[nx - 1]);
                     }
-                });
+                    coef.xy_sweeps(out, buf, free, sink, k, n);
+                },
+            );
         }
 
-        sweep3(
-            &coef,
-            &mut self.delta,
-            &mut self.cprime,
-            &self.free,
-            &self.sink_per_min,
-            self.n,
-        );
-
-        // Parallel over planes; the maximum is exact, so it does not depend on the split.
-        self.values_mmhg
-            .par_chunks_mut(plane)
-            .zip(self.delta.par_chunks(plane))
-            .map(|(u, d)| {
-                let mut m = 0.0f64;
-                for (u, d) in u.iter_mut().zip(d) {
-                    *u += d;
-                    m = m.max(d.abs());
-                }
-                m
-            })
-            .reduce(|| 0.0, f64::max)
+        // The z sweep, each block of lanes adding its solution to p^n while in cache; the
+        // maximum is exact, so it does not depend on the split.
+        coef.z_sweep(&mut self.delta, Some(&mut self.values_mmhg), free, sink, n)
     }
 
     /// Steps of `dt_min` (LOD) until the largest change of a step falls below `tol_mmhg`
@@ -315,70 +312,6 @@ impl OxygenField {
     }
 }
 
-/// The three Thomas sweeps `x <- (I - dt A_z)^-1 (I - dt A_y)^-1 (I - dt A_x)^-1 x`.
-fn sweep3(
-    coef: &Coef,
-    data: &mut [f64],
-    cprime: &mut [f64],
-    free: &[f64],
-    sink: &[f64],
-    n: [usize; 3],
-) {
-    let [nx, ny, nz] = n;
-    let plane = nx * ny;
-    // x sweep, parallel over z planes: each plane is transposed into scratch (y fastest)
-    // so that the x lines are solved together, vectorised over y.
-    data.par_chunks_mut(plane)
-        .zip(free.par_chunks(plane).zip(sink.par_chunks(plane)))
-        .for_each_init(
-            || vec![0.0; 4 * plane],
-            |buf, (d, (fr, sk))| {
-                let (dt, rest) = buf.split_at_mut(plane);
-                let (cpt, rest) = rest.split_at_mut(plane);
-                let (frt, skt) = rest.split_at_mut(plane);
-                for j in 0..ny {
-                    for i in 0..nx {
-                        let a = i + nx * j;
-                        let t = j + ny * i;
-                        dt[t] = d[a];
-                        frt[t] = fr[a];
-                        skt[t] = sk[a];
-                    }
-                }
-                coef.thomas(dt, cpt, frt, skt, nx, ny, ny);
-                for j in 0..ny {
-                    for i in 0..nx {
-                        d[i + nx * j] = dt[j + ny * i];
-                    }
-                }
-            },
-        );
-    // y sweep: the lines of a z plane together (vectorised over x), parallel over planes.
-    data.par_chunks_mut(plane)
-        .zip(cprime.par_chunks_mut(plane))
-        .zip(free.par_chunks(plane).zip(sink.par_chunks(plane)))
-        .for_each(|((d, cp), (fr, sk))| coef.thomas(d, cp, fr, sk, ny, nx, nx));
-    // z sweep, parallel over blocks of lanes: block `b` holds lanes `b*Z_LANES..` of every
-    // plane (a column block of `nz` rows), solved by itself with its factors in a small
-    // scratch that stays in cache. Each lane's arithmetic is that of a whole-plane sweep,
-    // so the result does not depend on the blocking or the number of threads.
-    let mut blocks: Vec<Vec<&mut [f64]>> = (0..plane.div_ceil(Z_LANES))
-        .map(|_| Vec::with_capacity(nz))
-        .collect();
-    for p in data.chunks_mut(plane) {
-        for (b, c) in p.chunks_mut(Z_LANES).enumerate() {
-            blocks[b].push(c);
-        }
-    }
-    blocks.into_par_iter().enumerate().for_each_init(
-        || vec![0.0; Z_LANES * nz],
-        |cp, (b, mut rows)| {
-            let w0 = b * Z_LANES;
-            coef.thomas_rows(&mut rows, cp, free, sink, w0, plane);
-        },
-    );
-}
-
 /// Lanes per block of the parallel z sweep (64 lanes: 512 B per row, a block of a 64^3
 /// grid with its factors in 64 KiB).
 const Z_LANES: usize = 64;
@@ -417,6 +350,104 @@ struct Coef {
 }
 
 impl Coef {
+    /// The x and y factors on z plane `k` of `d` (`d` holds that plane only):
+    /// `d <- (I - dt A_y)^-1 (I - dt A_x)^-1 d`. The plane is transposed into `buf` (at
+    /// least 4 planes of scratch) so that the x lines are solved together, vectorised over
+    /// y; the y lines are then solved together, vectorised over x.
+    fn xy_sweeps(
+        &self,
+        d: &mut [f64],
+        buf: &mut [f64],
+        free: &[f64],
+        sink: &[f64],
+        k: usize,
+        n: [usize; 3],
+    ) {
+        let [nx, ny, _] = n;
+        let plane = nx * ny;
+        let fr = &free[k * plane..(k + 1) * plane];
+        let sk = &sink[k * plane..(k + 1) * plane];
+        let (dt, rest) = buf.split_at_mut(plane);
+        let (cpt, rest) = rest.split_at_mut(plane);
+        let (frt, skt) = rest.split_at_mut(plane);
+        let skt = &mut skt[..plane];
+        for j in 0..ny {
+            for i in 0..nx {
+                let a = i + nx * j;
+                let t = j + ny * i;
+                dt[t] = d[a];
+                frt[t] = fr[a];
+                skt[t] = sk[a];
+            }
+        }
+        self.thomas(dt, cpt, frt, skt, nx, ny, ny);
+        for j in 0..ny {
+            for i in 0..nx {
+                d[i + nx * j] = dt[j + ny * i];
+            }
+        }
+        self.thomas(d, cpt, fr, sk, ny, nx, nx);
+    }
+
+    /// The z factor on the whole grid, `d <- (I - dt A_z)^-1 d`, parallel over blocks of
+    /// lanes: block `b` holds lanes `b*Z_LANES..` of every plane (a column block of `nz`
+    /// rows), solved by itself with its factors in a small scratch that stays in cache.
+    /// Each lane's arithmetic is that of a whole-plane sweep, so the result does not depend
+    /// on the blocking or the number of threads. With `add_to`, each block then adds its
+    /// solution to `add_to` while it is in cache, and the largest absolute value of the
+    /// solution is returned (0 without).
+    fn z_sweep(
+        &self,
+        d: &mut [f64],
+        add_to: Option<&mut [f64]>,
+        free: &[f64],
+        sink: &[f64],
+        n: [usize; 3],
+    ) -> f64 {
+        let [nx, ny, nz] = n;
+        let plane = nx * ny;
+        let nblocks = plane.div_ceil(Z_LANES);
+        // Per block: its rows of `d`, and its rows of `add_to` (none without).
+        type Rows<'a> = Vec<&'a mut [f64]>;
+        let mut blocks: Vec<(Rows, Rows)> = (0..nblocks)
+            .map(|_| (Vec::with_capacity(nz), Vec::new()))
+            .collect();
+        for p in d.chunks_mut(plane) {
+            for (b, c) in p.chunks_mut(Z_LANES).enumerate() {
+                blocks[b].0.push(c);
+            }
+        }
+        if let Some(u) = add_to {
+            for p in u.chunks_mut(plane) {
+                for (b, c) in p.chunks_mut(Z_LANES).enumerate() {
+                    blocks[b].1.push(c);
+                }
+            }
+        }
+        let largest = blocks
+            .into_par_iter()
+            .enumerate()
+            .map_init(
+                || vec![0.0; Z_LANES * nz],
+                |cp, (b, (mut rows, mut sums))| {
+                    self.thomas_rows(&mut rows, cp, free, sink, b * Z_LANES, plane);
+                    let mut m = 0.0f64;
+                    for (u, d) in sums.iter_mut().zip(&rows) {
+                        for (u, d) in u.iter_mut().zip(d.iter()) {
+                            *u += d;
+                            // A plain comparison (one `maxpd`; f64::max's NaN handling
+                            // costs four instructions more).
+                            let a = d.abs();
+                            m = if a > m { a } else { m };
+                        }
+                    }
+                    m
+                },
+            )
+            .reduce(|| 0.0, f64::max);
+        largest
+    }
+
     /// Solves `(I - dt A_a) x = d` in place for `width` independent lines whose elements
     /// are `stride` apart (`len` elements each; lane `w` of element `i` at `i * stride +
     /// w` in all slices). Row of a free voxel: `-r x_{i-1} + (1 + dt (lambda + s)/3 + r m)
