@@ -50,9 +50,6 @@ const MIN_HALF_SKIN: f64 = 0.1;
 /// concatenated in slot order afterwards).
 const BUILD_CHUNK: usize = 2048;
 
-/// Candidate slots tested per pass of the list build's filter.
-const HIT_BUF: usize = 64;
-
 /// Neighbour search state kept between steps: the cells sorted by bin when the lists were
 /// last built, the Verlet lists, and scratch (no allocation once warm).
 #[derive(Clone, Debug, Default)]
@@ -148,44 +145,62 @@ impl CellLists {
                 let (k0, k1) = (c * BUILD_CHUNK, ((c + 1) * BUILD_CHUNK).min(n));
                 let mut counts = Vec::with_capacity(k1 - k0);
                 let mut list = Vec::with_capacity((k1 - k0) * 32);
+                // The candidates of the current bin (the cells of its 27 bins, ascending),
+                // gathered once for all its cells: slot, x, y, z and radius.
+                let mut cur_bin = usize::MAX;
+                let mut cand: Vec<u32> = Vec::with_capacity(512);
+                let mut cpos: [Vec<f32>; 4] = Default::default();
+                let mut keep: Vec<u8> = Vec::with_capacity(512);
                 for k in k0..k1 {
                     let before = list.len();
                     let b = bin_of[order[k] as usize] as usize;
-                    let (bx, by, bz) = (b % nb, (b / nb) % nb, b / (nb * nb));
-                    let (xi, yi, zi, ri) = (fx[k], fy[k], fz[k], fr[k]);
-                    let (x0, x1) = (bx.saturating_sub(1), (bx + 1).min(nb - 1));
-                    let mut hits = [0u32; HIT_BUF];
-                    for z in bz.saturating_sub(1)..=(bz + 1).min(nb - 1) {
-                        for y in by.saturating_sub(1)..=(by + 1).min(nb - 1) {
-                            let row = nb * (y + nb * z);
-                            let mut s = bin_start[row + x0] as usize;
-                            let e = bin_start[row + x1 + 1] as usize;
-                            while s < e {
-                                let ce = e.min(s + HIT_BUF);
-                                let mut keep = [0u8; HIT_BUF];
-                                let keep = &mut keep[..ce - s];
-                                // Vectorisable filter (single precision, no branches).
-                                for ((((kp, &xj), &yj), &zj), &rj) in keep
-                                    .iter_mut()
-                                    .zip(&fx[s..ce])
-                                    .zip(&fy[s..ce])
-                                    .zip(&fz[s..ce])
-                                    .zip(&fr[s..ce])
-                                {
-                                    let (dx, dy, dz) = (xi - xj, yi - yj, zi - zj);
-                                    let lim = rel_adh_f * (ri + rj) + slack;
-                                    *kp = (dx * dx + dy * dy + dz * dz < lim * lim) as u8;
+                    if b != cur_bin {
+                        cur_bin = b;
+                        cand.clear();
+                        cpos.iter_mut().for_each(Vec::clear);
+                        let (bx, by, bz) = (b % nb, (b / nb) % nb, b / (nb * nb));
+                        let (x0, x1) = (bx.saturating_sub(1), (bx + 1).min(nb - 1));
+                        for z in bz.saturating_sub(1)..=(bz + 1).min(nb - 1) {
+                            for y in by.saturating_sub(1)..=(by + 1).min(nb - 1) {
+                                let row = nb * (y + nb * z);
+                                let s = bin_start[row + x0] as usize;
+                                let e = bin_start[row + x1 + 1] as usize;
+                                cand.extend(s as u32..e as u32);
+                                for (c, f) in cpos.iter_mut().zip([fx, fy, fz, fr]) {
+                                    c.extend_from_slice(&f[s..e]);
                                 }
-                                // Branch-free compaction of the kept slots, the cell
-                                // itself left out.
-                                let mut nh = 0usize;
-                                for (t, &kp) in keep.iter().enumerate() {
-                                    hits[nh] = (s + t) as u32;
-                                    nh += (kp != 0 && s + t != k) as usize;
-                                }
-                                list.extend_from_slice(&hits[..nh]);
-                                s = ce;
                             }
+                        }
+                        // Padded to a multiple of 8 with far-away cells that no filter
+                        // keeps.
+                        while cand.len() % 8 != 0 {
+                            cand.push(u32::MAX);
+                            cpos[0].push(f32::INFINITY);
+                            cpos[1..].iter_mut().for_each(|c| c.push(0.0));
+                        }
+                        keep.resize(cand.len(), 0);
+                    }
+                    let (xi, yi, zi, ri) = (fx[k], fy[k], fz[k], fr[k]);
+                    let [cx, cy, cz, cr] = &cpos;
+                    // Vectorisable filter (single precision, no branches).
+                    for ((((kp, &xj), &yj), &zj), &rj) in
+                        keep.iter_mut().zip(cx).zip(cy).zip(cz).zip(cr)
+                    {
+                        let (dx, dy, dz) = (xi - xj, yi - yj, zi - zj);
+                        let lim = rel_adh_f * (ri + rj) + slack;
+                        *kp = (dx * dx + dy * dy + dz * dz < lim * lim) as u8;
+                    }
+                    // The kept candidates, 8 flags at a time read as one word (a flag is
+                    // one byte, 0 or 1): only the kept ones cost a branch. The cell itself
+                    // is left out.
+                    for (flags, slots) in keep.chunks_exact(8).zip(cand.chunks_exact(8)) {
+                        let mut word = u64::from_le_bytes(flags.try_into().unwrap_or([0; 8]));
+                        while word != 0 {
+                            let q = slots[(word.trailing_zeros() / 8) as usize];
+                            if q as usize != k {
+                                list.push(q);
+                            }
+                            word &= word - 1;
                         }
                     }
                     counts.push((list.len() - before) as u32);
@@ -302,16 +317,21 @@ impl CellLists {
                 for k in k0..k1 {
                     let before = list.len();
                     let [xi, yi, zi, ri] = spos[k];
-                    for &q in &nbr[nbr_start[k] as usize..nbr_start[k + 1] as usize] {
+                    let entries = &nbr[nbr_start[k] as usize..nbr_start[k + 1] as usize];
+                    // Branch-free: every entry written, the kept ones advance.
+                    list.resize(before + entries.len(), 0);
+                    let out = &mut list[before..];
+                    let mut kept = 0;
+                    for &q in entries {
                         let [xj, yj, zj, rj] = spos[q as usize];
                         let (dx, dy, dz) = (xi - xj, yi - yj, zi - zj);
                         // A margin of 1e-9 um keeps the test conservative to rounding.
                         let lim = rel_adh * (ri + rj) + hs[k] + hs[q as usize] + 1e-9;
-                        if dx * dx + dy * dy + dz * dz < lim * lim {
-                            list.push(q);
-                        }
+                        out[kept] = q;
+                        kept += (dx * dx + dy * dy + dz * dz < lim * lim) as usize;
                     }
-                    counts.push((list.len() - before) as u32);
+                    list.truncate(before + kept);
+                    counts.push(kept as u32);
                 }
                 (counts, list)
             })
