@@ -173,7 +173,7 @@ impl CellLists {
                         }
                         // Padded to a multiple of 8 with far-away cells that no filter
                         // keeps.
-                        while cand.len() % 8 != 0 {
+                        while !cand.len().is_multiple_of(8) {
                             cand.push(u32::MAX);
                             cpos[0].push(f32::INFINITY);
                             cpos[1..].iter_mut().for_each(|c| c.push(0.0));
