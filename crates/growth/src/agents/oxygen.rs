@@ -48,6 +48,11 @@ pub struct OxygenField {
     /// 0.0 on fixed voxels, 1.0 on free ones (branch-free Thomas rows).
     free: Vec<f64>,
     sink_per_min: Vec<f64>,
+    /// `free` and `sink_per_min` with each z plane transposed (y fastest), for the x
+    /// sweeps; refreshed before a step when `transposed` is false.
+    free_t: Vec<f64>,
+    sink_t: Vec<f64>,
+    transposed: bool,
     delta: Vec<f64>,
 }
 
@@ -83,6 +88,9 @@ impl OxygenField {
             free: fixed.iter().map(|&f| if f { 0.0 } else { 1.0 }).collect(),
             fixed,
             sink_per_min: vec![0.0; len],
+            free_t: vec![0.0; len],
+            sink_t: vec![0.0; len],
+            transposed: false,
             delta: vec![0.0; len],
         }
     }
@@ -142,6 +150,7 @@ impl OxygenField {
 
     /// Cell uptake coefficient per voxel \[1/min\], added to the decay rate.
     pub fn sinks_per_min_mut(&mut self) -> &mut [f64] {
+        self.transposed = false;
         &mut self.sink_per_min
     }
 
@@ -157,6 +166,7 @@ impl OxygenField {
 
     /// Fixes voxel `index` at `value_mmhg` (Dirichlet) or frees it (`None`).
     pub fn set_fixed(&mut self, index: usize, value_mmhg: Option<f64>) {
+        self.transposed = false;
         match value_mmhg {
             Some(v) => {
                 self.fixed[index] = true;
@@ -170,6 +180,31 @@ impl OxygenField {
         }
     }
 
+    /// Transposes each z plane of the free flags and the sinks (y fastest) once after they
+    /// changed, for the x sweeps of the following steps.
+    fn refresh_transposes(&mut self) {
+        if self.transposed {
+            return;
+        }
+        let [nx, ny, _] = self.n;
+        let plane = nx * ny;
+        for (src, dst) in [
+            (&self.free, &mut self.free_t),
+            (&self.sink_per_min, &mut self.sink_t),
+        ] {
+            dst.par_chunks_mut(plane)
+                .zip(src.par_chunks(plane))
+                .for_each(|(t, a)| {
+                    for j in 0..ny {
+                        for i in 0..nx {
+                            t[j + ny * i] = a[i + nx * j];
+                        }
+                    }
+                });
+        }
+        self.transposed = true;
+    }
+
     /// One backward-Euler LOD step of `dt_min` (BioFVM's scheme); returns the largest
     /// absolute change of a voxel \[mmHg\].
     pub fn step(&mut self, dt_min: f64) -> f64 {
@@ -179,14 +214,25 @@ impl OxygenField {
             lambda: self.decay_per_min,
             dt3: dt_min / 3.0,
         };
+        self.refresh_transposes();
         let (free, sink) = (&self.free, &self.sink_per_min);
+        let (free_t, sink_t) = (&self.free_t, &self.sink_t);
         let plane = self.n[0] * self.n[1];
         self.values_mmhg
             .par_chunks_mut(plane)
             .enumerate()
             .for_each_init(
-                || vec![0.0; 4 * plane],
-                |buf, (k, d)| coef.xy_sweeps(d, buf, free, sink, k, self.n),
+                || vec![0.0; 2 * plane],
+                |buf, (k, d)| {
+                    let p = k * plane..(k + 1) * plane;
+                    let coefs = [
+                        &free[p.clone()],
+                        &sink[p.clone()],
+                        &free_t[p.clone()],
+                        &sink_t[p],
+                    ];
+                    coef.xy_sweeps(d, buf, coefs, self.n)
+                },
             );
         coef.z_sweep(&mut self.values_mmhg, None, free, sink, self.n);
         self.values_mmhg
@@ -206,7 +252,9 @@ impl OxygenField {
             lambda,
             dt3: dt_min / 3.0,
         };
+        self.refresh_transposes();
         let (free, sink) = (&self.free, &self.sink_per_min);
+        let (free_t, sink_t) = (&self.free_t, &self.sink_t);
         let n = self.n;
 
         // Per z plane, while it is in cache: the residual dt * A p^n (zero on fixed
@@ -215,7 +263,7 @@ impl OxygenField {
             let u = &self.values_mmhg;
             let d_over_h2 = self.diffusion_um2_per_min / (self.voxel_um * self.voxel_um);
             self.delta.par_chunks_mut(plane).enumerate().for_each_init(
-                || vec![0.0; 4 * plane],
+                || vec![0.0; 2 * plane],
                 |buf, (k, out)| {
                     let pk = plane * k;
                     // Zero flux through box faces: a missing neighbour mirrors the
@@ -250,7 +298,14 @@ impl OxygenField {
                         }
                         o[nx - 1] = res(nx - 1, c[nx - 2], c[nx - 1]);
                     }
-                    coef.xy_sweeps(out, buf, free, sink, k, n);
+                    let p = pk..pk + plane;
+                    let coefs = [
+                        &free[p.clone()],
+                        &sink[p.clone()],
+                        &free_t[p.clone()],
+                        &sink_t[p],
+                    ];
+                    coef.xy_sweeps(out, buf, coefs, n);
                 },
             );
         }
@@ -350,34 +405,20 @@ struct Coef {
 }
 
 impl Coef {
-    /// The x and y factors on z plane `k` of `d` (`d` holds that plane only):
-    /// `d <- (I - dt A_y)^-1 (I - dt A_x)^-1 d`. The plane is transposed into `buf` (at
-    /// least 4 planes of scratch) so that the x lines are solved together, vectorised over
-    /// y; the y lines are then solved together, vectorised over x.
-    fn xy_sweeps(
-        &self,
-        d: &mut [f64],
-        buf: &mut [f64],
-        free: &[f64],
-        sink: &[f64],
-        k: usize,
-        n: [usize; 3],
-    ) {
+    /// The x and y factors on one z plane `d`: `d <- (I - dt A_y)^-1 (I - dt A_x)^-1 d`,
+    /// with that plane's free flags and sinks, as stored and transposed (`[free, sink,
+    /// free_t, sink_t]`). The plane is transposed into `buf` (at least 2 planes of
+    /// scratch) so that the x lines are solved together, vectorised over y; the y lines
+    /// are then solved together, vectorised over x.
+    fn xy_sweeps(&self, d: &mut [f64], buf: &mut [f64], coefs: [&[f64]; 4], n: [usize; 3]) {
         let [nx, ny, _] = n;
         let plane = nx * ny;
-        let fr = &free[k * plane..(k + 1) * plane];
-        let sk = &sink[k * plane..(k + 1) * plane];
+        let [fr, sk, frt, skt] = coefs;
         let (dt, rest) = buf.split_at_mut(plane);
-        let (cpt, rest) = rest.split_at_mut(plane);
-        let (frt, skt) = rest.split_at_mut(plane);
-        let skt = &mut skt[..plane];
+        let cpt = &mut rest[..plane];
         for j in 0..ny {
             for i in 0..nx {
-                let a = i + nx * j;
-                let t = j + ny * i;
-                dt[t] = d[a];
-                frt[t] = fr[a];
-                skt[t] = sk[a];
+                dt[j + ny * i] = d[i + nx * j];
             }
         }
         self.thomas(dt, cpt, frt, skt, nx, ny, ny);
