@@ -23,7 +23,9 @@ use std::time::Instant;
 /// CPU (1.15e6 cell-steps per CPU-second, 4.9e5 before); 10^5 cells (113^3 grid) for
 /// 240 min in 37.3 s of CPU, 73.8 s wall (1.26e6 per CPU-second). 2026-11-24, quiet machine,
 /// after the Verlet lists: `PEDISIM_PERF_CELLS=100000 PEDISIM_PERF_MIN=14400`, 10 simulated
-/// days in 646 s wall on 2 threads (4.5e6 cell-steps/s; 10^5 to 1.1e5 cells). See
+/// days in 646 s wall on 2 threads (4.5e6 cell-steps/s; 10^5 to 1.1e5 cells); later that
+/// day, after the two-pass oxygen steps and the per-bin candidate filter, the same run in
+/// 500 s (5.9e6 cell-steps/s, bitwise the same state). See
 /// `docs/performance.md`.
 #[test]
 #[ignore]

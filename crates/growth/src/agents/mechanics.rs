@@ -24,7 +24,9 @@
 //! whenever the cells themselves change (a phenotype step adds, removes, grows or shrinks
 //! cells: `CellLists::invalidate`). Cells move by a fraction of a micrometre per mechanics
 //! step; the lists hold about 10 candidates per cell against about 190 in the 27 bins,
-//! and are built about once per 6 steps.
+//! and are built about once per 6 steps. A build gathers the cells of a bin's 27 bins
+//! once, into contiguous single-precision arrays, and filters them for each of the bin's
+//! cells in one vectorisable pass.
 //!
 //! The velocity of a cell is the sum over its list, gathered by the cell itself in the
 //! list's order (bins in index order, cells in each bin in sorted order when it was built),
@@ -130,9 +132,10 @@ impl CellLists {
         }
 
         // Lists: every slot within (rel_adh (r_i + r_j) + skin), found by a branch-free
-        // single-precision filter over each row of bins that keeps a superset (coordinates
-        // below 2 L are rounded by at most L 2^-23 each; the filter allows 0.1 % of the
-        // range plus 8 such errors). The exact test is applied at every step.
+        // single-precision filter over the cells of the 27 bins around that keeps a
+        // superset (coordinates below 2 L are rounded by at most L 2^-23 each; the filter
+        // allows 0.1 % of the range plus 8 such errors). The exact test is applied at
+        // every step.
         let [fx, fy, fz, fr] = &self.fpos;
         let bin_start = &self.bin_start;
         let order = &self.order;
