@@ -30,7 +30,7 @@ use std::time::Instant;
 /// Name of the growth result format (root attribute `format_name`).
 pub const GROWTH_FORMAT_NAME: &str = "pedisim-growth";
 /// Layout version of the growth result (root attribute `growth_format_version`).
-pub const GROWTH_FORMAT_VERSION: &str = "1.0";
+pub const GROWTH_FORMAT_VERSION: &str = "1.1";
 /// Largest refinement factor of the phantom grid.
 pub const MAX_REFINE: usize = 8;
 

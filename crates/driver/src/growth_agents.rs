@@ -454,8 +454,24 @@ pub fn run_agents(
         repair_per_day: r.lq.repair_per_day,
         total_dose_gy_at: &rpt_dose_at,
     });
+    // The mean dose to completion over the live cells, each at the voxel now holding its
+    // centre [Gy].
+    let live_mean_total_dose = |m: &AgentModel| -> f64 {
+        let (mut sum, mut live) = (0.0, 0usize);
+        for (p, s) in m.positions_um().iter().zip(m.states()) {
+            if *s == CellState::Live {
+                sum += rpt_dose_at(*p);
+                live += 1;
+            }
+        }
+        if live > 0 {
+            sum / live as f64
+        } else {
+            0.0
+        }
+    };
     let mut tally = DoseRateTally::default();
-    let mut rpt_rows: Vec<(f64, u64)> = vec![(0.0, 0)];
+    let mut rpt_rows: Vec<(f64, u64, f64)> = vec![(0.0, 0, live_mean_total_dose(&model))];
     let mut snapshots: Vec<Snapshot> = Vec::new();
     let mut fraction_log: Vec<(f64, u64, u64)> = Vec::new();
     let start = Instant::now();
@@ -478,7 +494,7 @@ pub fn run_agents(
                     &mut tally,
                     &mut |m, tally| {
                         trajectory.push(m.trajectory_row());
-                        rpt_rows.push((m.time_min(), tally.killed));
+                        rpt_rows.push((m.time_min(), tally.killed, live_mean_total_dose(m)));
                         cell_steps += m.cell_count() as f64 * m.params().output_interval_min
                             / m.params().dt_mechanics_min;
                     },
@@ -514,7 +530,15 @@ pub fn run_agents(
             centre_total_dose_gy: d,
             rows: rpt_rows
                 .iter()
-                .map(|&(t, killed)| (t, c.dose_delivered_gy(d, t), c.log_kill(d, t), killed))
+                .map(|&(t, killed, live_total)| {
+                    (
+                        t,
+                        c.dose_delivered_gy(d, t),
+                        c.log_kill(d, t),
+                        killed,
+                        c.dose_delivered_gy(live_total, t),
+                    )
+                })
                 .collect(),
         }
     });
@@ -550,8 +574,9 @@ struct RptRecord {
     /// Dose to completion at the box centre \[Gy\].
     centre_total_dose_gy: f64,
     /// With every trajectory row: time \[min\], dose delivered at the box centre \[Gy\],
-    /// cumulative log kill there, cells killed by the dose rate so far.
-    rows: Vec<(f64, f64, f64, u64)>,
+    /// cumulative log kill there, cells killed by the dose rate so far, and the mean over
+    /// the live cells of the dose delivered at their current voxels \[Gy\].
+    rows: Vec<(f64, f64, f64, u64, f64)>,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -711,6 +736,7 @@ fn write_agents(
         ),
         None => Default::default(),
     };
+    let rm: Vec<f64> = rpt.map_or_else(Vec::new, |r| r.rows.iter().map(|x| x.4).collect());
     if let Some(r) = rpt {
         attrs.push((
             "radiopharmaceutical_centre_total_dose_gy".into(),
@@ -737,6 +763,12 @@ fn write_agents(
                     values: ColumnValues::F64(&rl),
                     units: "1",
                     description: "cumulative LQ log kill -ln S with repair at the box centre since the administration",
+                },
+                Column {
+                    name: "live_mean_dose_gy",
+                    values: ColumnValues::F64(&rm),
+                    units: "Gy",
+                    description: "mean over the live cells of the dose delivered since the administration at the voxels now holding their centres",
                 },
                 Column {
                     name: "killed_cells",

@@ -85,7 +85,7 @@ fn growth_run_writes_its_trajectory_snapshots_and_provenance() {
     );
     assert_eq!(
         h5::read_attr_string(&file, "/", "growth_format_version").unwrap(),
-        "1.0"
+        "1.1"
     );
     assert!(h5::read_attr_string(&file, "/", "config_toml")
         .unwrap()
@@ -622,6 +622,17 @@ fn agent_runs_take_a_radiopharmaceutical() {
     let (kill, _) = h5::read_f64_dataset(&file, "/radiopharmaceutical/centre_log_kill").unwrap();
     let l = 0.3 * total * 63.0 / 64.0;
     assert!(kill[kill.len() - 1] > l && kill[kill.len() - 1] < l + 0.03 * g * total * total);
+    // The live cells' mean dose delivered: none at the start, then the same completion
+    // 1 - 2^(-t / 1 h) as at the centre, of a mean dose to completion close to the centre's
+    // (the spheroid lies in the few voxels around the centre, inside the uptake).
+    let (live, _) = h5::read_f64_dataset(&file, "/radiopharmaceutical/live_mean_dose_gy").unwrap();
+    assert_eq!(live.len(), dose.len());
+    assert_eq!(live[0], 0.0);
+    let ratio = live[live.len() - 1] / dose[dose.len() - 1];
+    assert!(
+        live.iter().all(|&d| d >= 0.0) && (ratio - 1.0).abs() < 0.25,
+        "live cells' mean dose / centre dose = {ratio}"
+    );
     let (killed, _) = h5::read_f64_dataset(&file, "/radiopharmaceutical/killed_cells").unwrap();
     assert!(killed.windows(2).all(|w| w[1] >= w[0]) && killed[killed.len() - 1] > 0.0);
     assert_eq!(killed.len(), a.trajectory.len());
