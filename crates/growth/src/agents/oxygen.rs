@@ -224,13 +224,8 @@ impl OxygenField {
             .for_each_init(
                 || vec![0.0; 2 * plane],
                 |buf, (k, d)| {
-                    let p = k * plane..(k + 1) * plane;
-                    let coefs = [
-                        &free[p.clone()],
-                        &sink[p.clone()],
-                        &free_t[p.clone()],
-                        &sink_t[p],
-                    ];
+                    let coefs =
+                        [free, sink, free_t, sink_t].map(|a| &a[k * plane..(k + 1) * plane]);
                     coef.xy_sweeps(d, buf, coefs, self.n)
                 },
             );
@@ -298,13 +293,7 @@ impl OxygenField {
                         }
                         o[nx - 1] = res(nx - 1, c[nx - 2], c[nx - 1]);
                     }
-                    let p = pk..pk + plane;
-                    let coefs = [
-                        &free[p.clone()],
-                        &sink[p.clone()],
-                        &free_t[p.clone()],
-                        &sink_t[p],
-                    ];
+                    let coefs = [free, sink, free_t, sink_t].map(|a| &a[pk..pk + plane]);
                     coef.xy_sweeps(out, buf, coefs, n);
                 },
             );
