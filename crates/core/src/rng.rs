@@ -81,23 +81,40 @@ impl StreamRng {
     /// An exponentially distributed number with unit mean, by the ziggurat method of
     /// Marsaglia and Tsang (2000) with 256 layers: one 64-bit draw and a multiplication in
     /// 98.9 % of calls, no logarithm (see [`ziggurat`]).
-    #[inline]
+    #[inline(always)]
     pub fn exponential(&mut self) -> f64 {
         let z = ziggurat::tables();
+        let bits = self.inner.next_u64();
+        let i = (bits & 0xff) as usize;
+        // 52 random bits for the position in the layer, independent of the 8 layer bits.
+        let u = (bits >> 12) as f64 * (1.0 / (1u64 << 52) as f64);
+        let x = u * z.x[i];
+        if x < z.x[i + 1] {
+            return x;
+        }
+        self.exponential_edge(i, x)
+    }
+
+    /// The rest of [`Self::exponential`] after a draw `x` in layer `i` fell outside the
+    /// layer's inner rectangle (1.1 % of calls): the tail, or the wedge test, then new
+    /// draws as in the first. Out of line, so that the common path inlines small.
+    #[cold]
+    #[inline(never)]
+    fn exponential_edge(&mut self, mut i: usize, mut x: f64) -> f64 {
+        let z = ziggurat::tables();
         loop {
-            let bits = self.inner.next_u64();
-            let i = (bits & 0xff) as usize;
-            // 52 random bits for the position in the layer, independent of the 8 layer bits.
-            let u = (bits >> 12) as f64 * (1.0 / (1u64 << 52) as f64);
-            let x = u * z.x[i];
-            if x < z.x[i + 1] {
-                return x;
-            }
             if i == 0 {
                 // The tail beyond r: r + Exp(1) by memorylessness.
                 return ziggurat::R - self.uniform_open0().ln();
             }
             if z.f[i + 1] + (z.f[i] - z.f[i + 1]) * self.uniform() < (-x).exp() {
+                return x;
+            }
+            let bits = self.inner.next_u64();
+            i = (bits & 0xff) as usize;
+            let u = (bits >> 12) as f64 * (1.0 / (1u64 << 52) as f64);
+            x = u * z.x[i];
+            if x < z.x[i + 1] {
                 return x;
             }
         }

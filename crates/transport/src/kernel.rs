@@ -782,7 +782,10 @@ impl<'a> Simulation<'a> {
     }
 
     /// Advances a lane until its photon has a new flight in the air (returns true) or its
-    /// history is finished (returns false).
+    /// history is finished (returns false). Inlined into the lane loop of `run_chunk`: as
+    /// a call (six or seven per history) its prologue reloaded a dozen fields of `self`
+    /// into its frame every time, about 400 instructions per history (callgrind).
+    #[inline(always)]
     fn advance(&self, lane: &mut Lane, c: &mut Counters, deposits: &mut Vec<(u32, u64)>) -> bool {
         loop {
             if lane.flying {

@@ -111,10 +111,13 @@ pub fn prefetch<T>(x: &T) {
     let _ = x;
 }
 
-/// Converts an energy \[MeV\] to fixed-point quanta (rounded to nearest).
+/// Converts an energy \[MeV\] to fixed-point quanta (rounded to nearest; negative and NaN
+/// give 0, as the saturating cast to `u64` would, for any energy below 2^33 MeV).
 #[inline(always)]
 pub fn to_quanta(energy_mev: f64) -> u64 {
-    (energy_mev * QUANTA_PER_MEV + 0.5) as u64
+    // Through i64: its saturating cast is a few instructions shorter than u64's, and the
+    // clamp at 0 makes it exact for every value the u64 cast gets (below 2^63 quanta).
+    (energy_mev * QUANTA_PER_MEV + 0.5).max(0.0) as i64 as u64
 }
 
 /// Per-voxel statistics over equal-size batches.
