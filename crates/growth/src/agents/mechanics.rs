@@ -197,7 +197,7 @@ impl CellLists {
                     // one byte, 0 or 1): only the kept ones cost a branch. The cell itself
                     // is left out.
                     for (flags, slots) in keep.chunks_exact(8).zip(cand.chunks_exact(8)) {
-                        let mut word = u64::from_le_bytes(flags.try_into().unwrap_or([0; 8]));
+                        let mut word = u64::from_le_bytes(std::array::from_fn(|b| flags[b]));
                         while word != 0 {
                             let q = slots[(word.trailing_zeros() / 8) as usize];
                             if q as usize != k {
