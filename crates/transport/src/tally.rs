@@ -262,3 +262,25 @@ pub fn relative_sigma(sum_x: f64, sum_x2: f64, b: f64) -> f64 {
     let var = ((sum_x2 - sum_x * mean) / (b - 1.0)).max(0.0);
     (var / b).sqrt() / mean
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Quanta round to nearest; negative, NaN and zero energies give 0 (as the saturating
+    /// cast to u64 does); large energies stay exact.
+    #[test]
+    fn quanta_round_and_clamp() {
+        assert_eq!(to_quanta(1.0), 1 << 30);
+        assert_eq!(to_quanta(0.0), 0);
+        assert_eq!(to_quanta(-1e-12), 0);
+        assert_eq!(to_quanta(-5.0), 0);
+        assert_eq!(to_quanta(f64::NAN), 0);
+        assert_eq!(to_quanta(0.49 / QUANTA_PER_MEV), 0);
+        assert_eq!(to_quanta(0.51 / QUANTA_PER_MEV), 1);
+        assert_eq!(to_quanta(1.0e6), 1_000_000u64 << 30);
+        for e in [1e-9, 0.1405, 0.511, 7.3, 4.0e9] {
+            assert_eq!(to_quanta(e), (e * QUANTA_PER_MEV + 0.5) as u64, "{e}");
+        }
+    }
+}
