@@ -24,6 +24,7 @@ pub mod alias;
 pub mod constants;
 pub mod fastmath;
 pub mod grid;
+pub mod mem;
 pub mod rng;
 pub mod vec3;
 

@@ -46,7 +46,9 @@ impl VoxelModel {
         }
         let mut ids: HashMap<(u16, u32), u16> = HashMap::new();
         let mut media = Vec::new();
-        let mut medium = Vec::with_capacity(phantom.grid.len());
+        // Read at a random voxel after every flight: backed by huge pages where the
+        // system allows (pedisim_core::mem).
+        let mut medium = pedisim_core::mem::with_capacity_huge(phantom.grid.len());
         // Neighbouring voxels mostly share their medium: remember the last one so that the
         // hash map is consulted only where the medium changes.
         let mut last: Option<((u16, u32), u16)> = None;

@@ -22,9 +22,11 @@ pub struct EnergyTally {
 impl EnergyTally {
     /// A zeroed tally of `n` voxels.
     pub fn new(n: usize) -> Self {
-        Self {
-            acc: (0..n).map(|_| AtomicU64::new(0)).collect(),
-        }
+        // Added to at a random voxel at every deposit: backed by huge pages where the
+        // system allows (pedisim_core::mem).
+        let mut acc = pedisim_core::mem::with_capacity_huge(n);
+        acc.extend((0..n).map(|_| AtomicU64::new(0)));
+        Self { acc }
     }
 
     /// Number of voxels.
