@@ -264,7 +264,7 @@ impl<'a> Simulation<'a> {
             let hinge = pos + dir * d1;
             let hinge_voxel = m.voxel_at(hinge).or(Some(v));
             let mu = sample_soft_deflection(exp_neg(dq1), exp_neg(dq2), &mut lane.rng);
-            let (cp, sp) = lane.rng.azimuth();
+            let (cp, sp) = lane.rng.azimuth_table();
             dir = dir.rotate(mu, cp, sp);
             // --- Second segment, to the end of the step.
             let len2 = (s - tau) * mm_per_g_cm2;
@@ -299,12 +299,12 @@ impl<'a> Simulation<'a> {
             if r < s_el {
                 let u_cut = ev.elastic.cut_for_hard(s_el);
                 let u = ev.elastic.sample_hard(u_cut, &mut lane.rng);
-                let (cp, sp) = lane.rng.azimuth();
+                let (cp, sp) = lane.rng.azimuth_table();
                 dir = dir.rotate(1.0 - u, cp, sp);
             } else if r < s_el + sd {
                 let w = sample_delta(charge, e, settings.delta_threshold_mev, &mut lane.rng);
                 let (cos_p, cos_d) = delta_angles(e, w);
-                let (cp, sp) = lane.rng.azimuth();
+                let (cp, sp) = lane.rng.azimuth_table();
                 let delta_dir = dir.rotate(cos_d, -cp, -sp);
                 lane.stack.push(Particle {
                     kind: Kind::Electron,
@@ -319,7 +319,7 @@ impl<'a> Simulation<'a> {
             } else if r < s_el + sd + sb {
                 let k = tables.sample_brems(mat, e, &mut lane.rng);
                 let cos = sample_brems_angle(e, &mut lane.rng);
-                let (cp, sp) = lane.rng.azimuth();
+                let (cp, sp) = lane.rng.azimuth_table();
                 lane.stack.push(Particle {
                     kind: Kind::Photon,
                     energy_mev: k,
@@ -332,7 +332,7 @@ impl<'a> Simulation<'a> {
             } else if r < s_el + sd + sb + sa {
                 // Annihilation in flight: two photons share the positron's total energy.
                 let (k1, cos) = sample_annihilation_in_flight(e, &mut lane.rng);
-                let (cp, sp) = lane.rng.azimuth();
+                let (cp, sp) = lane.rng.azimuth_table();
                 let d1 = dir.rotate(cos, cp, sp);
                 let p_pos = (e * (e + 2.0 * ELECTRON_MASS_MEV)).sqrt();
                 let k2 = e + 2.0 * ELECTRON_MASS_MEV - k1;

@@ -677,7 +677,7 @@ impl<'a> Simulation<'a> {
 
     /// Two back-to-back 511 keV photons, isotropic, at `pos`.
     pub(crate) fn annihilate(pos: Vec3, rng: &mut StreamRng, stack: &mut Vec<Particle>) {
-        let d = Vec3::from_array(rng.isotropic());
+        let d = Vec3::from_array(rng.isotropic_table());
         for dir in [d, -d] {
             stack.push(Particle {
                 kind: Kind::Photon,
@@ -807,7 +807,7 @@ impl<'a> Simulation<'a> {
                             cos_theta,
                             electron_mev,
                         } => {
-                            let (cp, sp) = lane.rng.azimuth();
+                            let (cp, sp) = lane.rng.azimuth_table();
                             let new_dir = lane.dir.rotate(cos_theta, cp, sp);
                             if self.electrons.is_some() {
                                 // The electron takes the momentum the photon lost.
@@ -828,14 +828,14 @@ impl<'a> Simulation<'a> {
                             }
                         }
                         Interaction::Rayleigh { cos_theta } => {
-                            let (cp, sp) = lane.rng.azimuth();
+                            let (cp, sp) = lane.rng.azimuth_table();
                             lane.dir = lane.dir.rotate(cos_theta, cp, sp);
                         }
                         Interaction::Photoelectric { electron_mev } => {
                             if self.electrons.is_some() {
                                 let dir = |l: &mut Lane| {
                                     let cos = sample_sauter(electron_mev, &mut l.rng);
-                                    let (cp, sp) = l.rng.azimuth();
+                                    let (cp, sp) = l.rng.azimuth_table();
                                     l.dir.rotate(cos, cp, sp)
                                 };
                                 self.push_electron(lane, electron_mev, dir, c, deposits);

@@ -110,7 +110,9 @@ impl Spatial {
     #[inline]
     pub fn sample(&self, rng: &mut StreamRng) -> (Vec3, Vec3) {
         match self {
-            Spatial::Point { position_mm } => (*position_mm, Vec3::from_array(rng.isotropic())),
+            Spatial::Point { position_mm } => {
+                (*position_mm, Vec3::from_array(rng.isotropic_table()))
+            }
             Spatial::Beam {
                 position_mm,
                 direction,
@@ -140,7 +142,7 @@ impl Spatial {
                     (iy as f64 + rng.uniform()) * voxel_mm[1],
                     (iz as f64 + rng.uniform()) * voxel_mm[2],
                 );
-                (p, Vec3::from_array(rng.isotropic()))
+                (p, Vec3::from_array(rng.isotropic_table()))
             }
         }
     }
@@ -203,7 +205,7 @@ impl Source {
                 let isotropic = !matches!(self.spatial, Spatial::Beam { .. });
                 for e in buf[..n].iter().flatten().copied().chain(extra) {
                     let d = if isotropic && !first {
-                        Vec3::from_array(rng.isotropic())
+                        Vec3::from_array(rng.isotropic_table())
                     } else {
                         dir
                     };
