@@ -69,18 +69,19 @@ impl Vec3 {
     /// transport codes (e.g. EGSnrc's `uphi`). The result is a unit vector.
     #[inline]
     pub fn rotate(self, cos_theta: f64, cos_phi: f64, sin_phi: f64) -> Self {
-        let sin_theta = (1.0 - cos_theta * cos_theta).max(0.0).sqrt();
+        let sin2_theta = (1.0 - cos_theta * cos_theta).max(0.0);
         let (u, v, w) = (self.x, self.y, self.z);
         let rho2 = u * u + v * v;
         if rho2 > 1e-20 {
-            let rho = rho2.sqrt();
-            let a = sin_theta / rho;
+            // a = sin(theta) / rho and rho sin(theta) = a rho^2, from one square root.
+            let a = (sin2_theta / rho2).sqrt();
             Self::new(
                 u * cos_theta + a * (u * w * cos_phi - v * sin_phi),
                 v * cos_theta + a * (v * w * cos_phi + u * sin_phi),
-                w * cos_theta - rho * sin_theta * cos_phi,
+                w * cos_theta - a * rho2 * cos_phi,
             )
         } else {
+            let sin_theta = sin2_theta.sqrt();
             let s = if w >= 0.0 { 1.0 } else { -1.0 };
             Self::new(sin_theta * cos_phi, sin_theta * sin_phi, s * cos_theta)
         }
