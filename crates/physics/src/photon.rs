@@ -83,7 +83,7 @@ impl EnergyGrid {
     }
 
     /// Grid position of `energy_mev` (clamped to the grid).
-    #[inline]
+    #[inline(always)]
     pub fn index(&self, energy_mev: f64) -> EnergyIndex {
         let t = ((pedisim_core::fastmath::ln_positive(energy_mev) - self.ln_e_min) * self.inv_step)
             .clamp(0.0, (N_ENERGY - 1) as f64);
@@ -381,7 +381,7 @@ impl PhotonTables {
     }
 
     /// Total mass attenuation coefficient [cm^2/g] at a grid position.
-    #[inline]
+    #[inline(always)]
     pub fn total_cm2_g(&self, mat: usize, idx: EnergyIndex) -> f64 {
         let t = &self.materials[mat].mu;
         let a = t[idx.bin][0];
@@ -390,7 +390,7 @@ impl PhotonTables {
 
     /// The four partial mass coefficients `[coherent, incoherent, photoelectric, pair]`
     /// [cm^2/g] at a grid position.
-    #[inline]
+    #[inline(always)]
     pub fn partials_cm2_g(&self, mat: usize, idx: EnergyIndex) -> [f64; 4] {
         let t = &self.materials[mat].mu;
         let (a, b) = (&t[idx.bin], &t[idx.bin + 1]);
@@ -404,7 +404,7 @@ impl PhotonTables {
 
     /// Samples a real interaction of a photon of `energy_mev` (grid position `idx`) in
     /// material `mat`.
-    #[inline]
+    #[inline(always)]
     pub fn interact(
         &self,
         mat: usize,
@@ -457,7 +457,7 @@ impl PhotonTables {
     /// theta is interpolated linearly within an equiprobable bin, and the scattered energy
     /// follows from Compton kinematics at the photon's own energy. Returns (scattered
     /// energy \[MeV\], cos theta).
-    #[inline]
+    #[inline(always)]
     pub fn sample_compton(
         &self,
         mat: usize,

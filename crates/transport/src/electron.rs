@@ -170,8 +170,43 @@ impl<'a> Simulation<'a> {
     }
 
     /// Transports one electron or positron until it stops, escapes or annihilates in
-    /// flight, pushing its secondaries on the lane's stack.
+    /// flight, pushing its secondaries on the lane's stack: with the code built for
+    /// x86-64-v3 where the processor has it, as the photon kernel (`run_chunk`; the same
+    /// numbers either way).
     pub(crate) fn condensed_history(
+        &self,
+        tables: &ElectronTables,
+        p: Particle,
+        lane: &mut Lane,
+        c: &mut Counters,
+        deposits: &mut Vec<(u32, u64)>,
+    ) {
+        #[cfg(target_arch = "x86_64")]
+        if !self.settings.baseline_isa && crate::kernel::has_x86_64_v3() {
+            // SAFETY: the processor has every feature `condensed_history_v3` is compiled
+            // for (checked at run time just above).
+            return unsafe { self.condensed_history_v3(tables, p, lane, c, deposits) };
+        }
+        self.condensed_history_body(tables, p, lane, c, deposits);
+    }
+
+    /// [`Self::condensed_history_body`] compiled for the x86-64-v3 instruction set.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx,avx2,bmi1,bmi2,fma,lzcnt,movbe,popcnt,sse3,ssse3,sse4.1,sse4.2")]
+    fn condensed_history_v3(
+        &self,
+        tables: &ElectronTables,
+        p: Particle,
+        lane: &mut Lane,
+        c: &mut Counters,
+        deposits: &mut Vec<(u32, u64)>,
+    ) {
+        self.condensed_history_body(tables, p, lane, c, deposits);
+    }
+
+    /// The transport of [`Self::condensed_history`], inlined into both of its builds.
+    #[inline(always)]
+    fn condensed_history_body(
         &self,
         tables: &ElectronTables,
         p: Particle,

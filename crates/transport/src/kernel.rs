@@ -36,6 +36,11 @@ pub struct Settings {
     pub charged: ChargedParticleModel,
     /// Histories per work unit handed to a thread (default 2048). Does not change results.
     pub chunk_histories: u64,
+    /// Run the kernel built for the baseline x86-64 instruction set even on a processor
+    /// with AVX2, FMA and BMI2, where a copy built for those runs by default (default
+    /// false). Does not change results (a test compares the two); for that test and for
+    /// timing the difference.
+    pub baseline_isa: bool,
 }
 
 impl Default for Settings {
@@ -44,6 +49,7 @@ impl Default for Settings {
             photon_cutoff_mev: 1e-3,
             charged: ChargedParticleModel::LocalDeposition,
             chunk_histories: 2048,
+            baseline_isa: false,
         }
     }
 }
@@ -304,7 +310,7 @@ pub struct Simulation<'a> {
     model: &'a VoxelModel,
     tables: &'a PhotonTables,
     source: &'a Source,
-    settings: Settings,
+    pub(crate) settings: Settings,
     /// Material id of each medium.
     medium_material: Vec<u16>,
     /// Density of each medium [g/cm^3].
@@ -313,6 +319,20 @@ pub struct Simulation<'a> {
     majorant_per_mm: Vec<f64>,
     /// Electron tables (condensed history only).
     pub(crate) electrons: Option<&'a ElectronTables>,
+}
+
+/// True if the processor has the x86-64-v3 features `run_chunk_v3` is built for (the
+/// standard library caches the detection).
+#[cfg(target_arch = "x86_64")]
+pub(crate) fn has_x86_64_v3() -> bool {
+    std::is_x86_feature_detected!("avx2")
+        && std::is_x86_feature_detected!("fma")
+        && std::is_x86_feature_detected!("bmi1")
+        && std::is_x86_feature_detected!("bmi2")
+        && std::is_x86_feature_detected!("lzcnt")
+        && std::is_x86_feature_detected!("movbe")
+        && std::is_x86_feature_detected!("popcnt")
+        && std::is_x86_feature_detected!("sse4.2")
 }
 
 /// Histories in flight per worker. While one history waits for the memory holding the
@@ -550,11 +570,52 @@ impl<'a> Simulation<'a> {
         Ok(total)
     }
 
+    /// Runs the histories of one chunk (see [`Self::run_chunk_body`]) with the code built
+    /// for the processor's instruction set: on x86-64 processors with AVX2, FMA and BMI2
+    /// (the x86-64-v3 level: Intel since Haswell, AMD since Zen) a copy of the kernel
+    /// compiled for them, else the baseline x86-64 build, unless
+    /// [`Settings::baseline_isa`] asks for the baseline. Both copies compute the same
+    /// numbers: Rust never fuses a multiplication and an addition into an FMA unless the
+    /// code asks for it, and the mathematical functions are the same library calls, so
+    /// the new instructions only shorten the code (three-operand AVX forms instead of
+    /// register copies, BMI2 shifts).
+    fn run_chunk(
+        &self,
+        seed: u64,
+        batch_offset: u64,
+        range: std::ops::Range<u64>,
+        tally: &EnergyTally,
+        s: &mut Scratch,
+    ) -> Counters {
+        #[cfg(target_arch = "x86_64")]
+        if !self.settings.baseline_isa && has_x86_64_v3() {
+            // SAFETY: the processor has every feature `run_chunk_v3` is compiled for
+            // (checked at run time just above).
+            return unsafe { self.run_chunk_v3(seed, batch_offset, range, tally, s) };
+        }
+        self.run_chunk_body(seed, batch_offset, range, tally, s)
+    }
+
+    /// [`Self::run_chunk_body`] compiled for the x86-64-v3 instruction set.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx,avx2,bmi1,bmi2,fma,lzcnt,movbe,popcnt,sse3,ssse3,sse4.1,sse4.2")]
+    fn run_chunk_v3(
+        &self,
+        seed: u64,
+        batch_offset: u64,
+        range: std::ops::Range<u64>,
+        tally: &EnergyTally,
+        s: &mut Scratch,
+    ) -> Counters {
+        self.run_chunk_body(seed, batch_offset, range, tally, s)
+    }
+
     /// Runs the histories of one chunk, [`LANES`] at a time, round-robin: each turn of a
     /// lane ends right after it has sampled a flight and prefetched the medium of the voxel
     /// where the flight ends. Every history draws only from its own stream, so the
-    /// interleaving changes no random decision.
-    fn run_chunk(
+    /// interleaving changes no random decision. Inlined into both builds of `run_chunk`.
+    #[inline(always)]
+    fn run_chunk_body(
         &self,
         seed: u64,
         batch_offset: u64,
