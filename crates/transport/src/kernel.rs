@@ -360,6 +360,13 @@ pub(crate) struct Lane {
     inv_mu_max: f64,
     /// The voxel at the end of the current flight (its medium line has been prefetched).
     voxel: usize,
+    /// The energy \[MeV\] of the last photon taken from the stack whose energy-dependent
+    /// quantities were computed (NaN before the first), and those quantities: a source
+    /// line's photons reuse them instead of a logarithm, an interpolation and a division.
+    popped_energy_mev: f64,
+    popped_idx: EnergyIndex,
+    popped_mu_max: f64,
+    popped_inv_mu_max: f64,
 }
 
 impl Lane {
@@ -377,6 +384,10 @@ impl Lane {
             mu_max: 0.0,
             inv_mu_max: 0.0,
             voxel: 0,
+            popped_energy_mev: f64::NAN,
+            popped_idx: EnergyIndex { bin: 0, frac: 0.0 },
+            popped_mu_max: 0.0,
+            popped_inv_mu_max: 0.0,
         }
     }
 }
@@ -965,8 +976,20 @@ impl<'a> Simulation<'a> {
                         }
                     }
                 }
-                if !self.set_energy(lane, c, deposits) {
-                    continue;
+                if lane.energy_mev.to_bits() == lane.popped_energy_mev.to_bits() {
+                    // The same energy as the last photon from the stack (a source line):
+                    // the same quantities as set_energy would compute.
+                    lane.idx = lane.popped_idx;
+                    lane.mu_max = lane.popped_mu_max;
+                    lane.inv_mu_max = lane.popped_inv_mu_max;
+                } else {
+                    if !self.set_energy(lane, c, deposits) {
+                        continue;
+                    }
+                    lane.popped_energy_mev = lane.energy_mev;
+                    lane.popped_idx = lane.idx;
+                    lane.popped_mu_max = lane.mu_max;
+                    lane.popped_inv_mu_max = lane.inv_mu_max;
                 }
                 if self.fly(lane, c) {
                     lane.flying = true;

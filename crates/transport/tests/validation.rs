@@ -363,3 +363,59 @@ fn instruction_set_builds_are_bit_identical() {
         assert_eq!(c_v3, c_base, "{nuclide}: the counters differ");
     }
 }
+
+/// Narrow-beam transmission of all photon lines of a nuclide together (I-131: gamma rays
+/// from 80 to 723 keV and X-rays near 30 keV, ICRP-107) through 50 mm of water: the
+/// uncollided fraction of the primary photons equals the yield-weighted mean of
+/// exp(-mu t) over the lines, mu from XCOM. Consecutive photons of a history have
+/// different energies, so this also checks that each photon gets its own attenuation
+/// (the kernel reuses the energy-dependent quantities of the previous photon taken from
+/// the stack when the energy is the same). Tolerance: 3 binomial standard deviations plus
+/// the grid-interpolation term of `narrow_beam_transmission_matches_xcom`.
+#[test]
+fn narrow_beam_transmission_of_nuclide_lines_matches_xcom() {
+    let db = db();
+    let nominal = |m: &str| db.get(m).ok().map(|m| m.density_g_cm3);
+    let thickness_mm = 50.0;
+    let slabs = [Slab {
+        material: "water".into(),
+        thickness_mm,
+        name: "water".into(),
+    }];
+    let p = slab_phantom(&slabs, [20.0, 20.0], [5.0, 5.0, 5.0], nominal).unwrap();
+    let water = db.get("water").unwrap();
+    let d = pedisim_physics::nuclide::nuclide("I-131").unwrap();
+    let (mut num, mut den, mut max_mu_t) = (0.0, 0.0, 0.0f64);
+    for l in d.gamma.iter().chain(&d.xray) {
+        den += l[1];
+        if l[0] >= 1e-3 {
+            let mu_t =
+                xcom_mass_attenuation_cm2_g(water, l[0]).unwrap() * water.density_g_cm3 * 5.0;
+            num += l[1] * (-mu_t).exp();
+            max_mu_t = max_mu_t.max(mu_t);
+        }
+    }
+    let t_ref = num / den;
+    let src = Source::new(
+        Spatial::beam(
+            Vec3::new(10.0, 10.0, -50.0),
+            Vec3::new(0.0, 0.0, 1.0),
+            [0.0, 0.0],
+        )
+        .unwrap(),
+        Spectrum::Nuclide(Box::new(DecaySampler::new("I-131").unwrap())),
+    );
+    let r = run(&p, &src, 17, 10, 20_000);
+    let n = r.counters.primary_photons as f64;
+    let t_mc = r.counters.uncollided_escapes as f64 / n;
+    let sigma = (t_ref * (1.0 - t_ref) / n).sqrt();
+    let tol = 3.0 * sigma + t_ref * max_mu_t * 2e-4;
+    println!(
+        "transmission | I-131 lines | water | {thickness_mm} mm | XCOM {t_ref:.5} | MC {t_mc:.5} | sigma {sigma:.5} | diff/sigma {:+.2}",
+        (t_mc - t_ref) / sigma
+    );
+    assert!(
+        (t_mc - t_ref).abs() <= tol,
+        "MC {t_mc}, XCOM {t_ref}, tol {tol}"
+    );
+}
