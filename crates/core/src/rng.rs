@@ -171,7 +171,7 @@ impl StreamRng {
 
     /// An isotropic unit direction `[u, v, w]` with the azimuth of
     /// [`Self::azimuth_table`] (the photon and electron transport's version).
-    #[inline]
+    #[inline(always)]
     pub fn isotropic_table(&mut self) -> [f64; 3] {
         let w = 2.0 * self.uniform() - 1.0;
         let s = (1.0 - w * w).max(0.0).sqrt();

@@ -671,6 +671,7 @@ impl<'a> Simulation<'a> {
     }
 
     /// Starts history `index`: its stream and the primaries of its source event.
+    #[inline(always)]
     fn start_history(&self, lane: &mut Lane, seed: u64, index: u64, c: &mut Counters) {
         lane.rng = StreamRng::new(seed, domain::HISTORY, index);
         lane.flying = false;

@@ -107,7 +107,7 @@ impl Spatial {
     }
 
     /// Samples a start position and direction.
-    #[inline]
+    #[inline(always)]
     pub fn sample(&self, rng: &mut StreamRng) -> (Vec3, Vec3) {
         match self {
             Spatial::Point { position_mm } => {
@@ -182,7 +182,7 @@ impl Source {
 
     /// Samples one history's primaries. For a beam, every emitted particle shares the
     /// beam direction; otherwise each photon gets its own isotropic direction.
-    #[inline]
+    #[inline(always)]
     pub fn emit(&self, rng: &mut StreamRng, mut out: impl FnMut(Emission, Vec3, Vec3)) {
         let (pos, dir) = self.spatial.sample(rng);
         match &self.spectrum {
