@@ -640,7 +640,7 @@ impl<'a> Simulation<'a> {
         let Scratch { lanes, deposits } = s;
         for (l, lane) in lanes.iter_mut().enumerate() {
             if next < range.end {
-                self.start_history(lane, seed, batch_offset + next, &mut c);
+                self.start_history(lane, seed, batch_offset + next, &mut c, deposits);
                 next += 1;
                 live[l] = true;
             }
@@ -653,7 +653,7 @@ impl<'a> Simulation<'a> {
                 if !self.advance(lane, &mut c, deposits) {
                     // The lane's history is finished: start the next one.
                     if next < range.end {
-                        self.start_history(lane, seed, batch_offset + next, &mut c);
+                        self.start_history(lane, seed, batch_offset + next, &mut c, deposits);
                         next += 1;
                     } else {
                         live[l] = false;
@@ -672,11 +672,27 @@ impl<'a> Simulation<'a> {
 
     /// Starts history `index`: its stream and the primaries of its source event.
     #[inline(always)]
-    fn start_history(&self, lane: &mut Lane, seed: u64, index: u64, c: &mut Counters) {
+    ///
+    /// What the stack would only pop to deposit where it was born, it deposits at once:
+    /// photons below the cutoff emitted inside the grid (a nuclide's sub-keV X-rays: 5.5
+    /// per decay of Tc-99m in ICRP-107) and, unless electrons are transported, electrons
+    /// and heavy particles. Popping them draws no random number, so the other particles'
+    /// histories and the tally are the same as through the stack.
+    fn start_history(
+        &self,
+        lane: &mut Lane,
+        seed: u64,
+        index: u64,
+        c: &mut Counters,
+        deposits: &mut Vec<(u32, u64)>,
+    ) {
         lane.rng = StreamRng::new(seed, domain::HISTORY, index);
         lane.flying = false;
         c.histories += 1;
         let stack = &mut lane.stack;
+        let cutoff_mev = self.settings.photon_cutoff_mev;
+        let electrons_transported = self.settings.charged == ChargedParticleModel::CondensedHistory
+            && self.electrons.is_some();
         self.source.emit(&mut lane.rng, |e, pos, dir| {
             let (kind, energy_mev, extra) = match e {
                 Emission::Photon(x) => (Kind::Photon, x, 0.0),
@@ -685,8 +701,31 @@ impl<'a> Simulation<'a> {
                 Emission::Alpha(x) => (Kind::Heavy, x, 0.0),
             };
             c.emitted_mev += energy_mev + extra;
-            if kind == Kind::Photon {
-                c.primary_photons += 1;
+            match kind {
+                Kind::Photon => {
+                    c.primary_photons += 1;
+                    if energy_mev < cutoff_mev {
+                        // As `set_energy` would deposit it (only inside the grid: from
+                        // outside, the stack's path first finds where it enters).
+                        if let Some(v) = self.model.voxel_at(pos) {
+                            Self::deposit(deposits, c, Some(v), energy_mev);
+                            c.cutoff_mev += energy_mev;
+                            return;
+                        }
+                    }
+                }
+                Kind::Electron | Kind::Heavy if kind == Kind::Heavy || !electrons_transported => {
+                    // As `charged` would deposit it.
+                    if energy_mev > 0.0 {
+                        let v = self.model.voxel_at(pos);
+                        Self::deposit(deposits, c, v, energy_mev);
+                        if v.is_some() && kind == Kind::Electron {
+                            c.electron_deposited_mev += energy_mev;
+                        }
+                    }
+                    return;
+                }
+                _ => {}
             }
             stack.push(Particle {
                 kind,
