@@ -671,13 +671,12 @@ impl<'a> Simulation<'a> {
     }
 
     /// Starts history `index`: its stream and the primaries of its source event.
-    #[inline(always)]
     ///
-    /// What the stack would only pop to deposit where it was born, it deposits at once:
-    /// photons below the cutoff emitted inside the grid (a nuclide's sub-keV X-rays: 5.5
-    /// per decay of Tc-99m in ICRP-107) and, unless electrons are transported, electrons
-    /// and heavy particles. Popping them draws no random number, so the other particles'
-    /// histories and the tally are the same as through the stack.
+    /// What the stack would only pop to deposit where it was born, it deposits at once and
+    /// draws no direction for: photons below the cutoff emitted inside the grid (a
+    /// nuclide's sub-keV X-rays: 5.5 per decay of Tc-99m in ICRP-107) and, unless electrons
+    /// are transported, electrons and heavy particles.
+    #[inline(always)]
     fn start_history(
         &self,
         lane: &mut Lane,
@@ -693,31 +692,35 @@ impl<'a> Simulation<'a> {
         let cutoff_mev = self.settings.photon_cutoff_mev;
         let electrons_transported = self.settings.charged == ChargedParticleModel::CondensedHistory
             && self.electrons.is_some();
-        self.source.emit(&mut lane.rng, |e, pos, dir| {
-            let (kind, energy_mev, extra) = match e {
-                Emission::Photon(x) => (Kind::Photon, x, 0.0),
-                Emission::Electron(x) => (Kind::Electron, x, 0.0),
-                Emission::Positron(x) => (Kind::Positron, x, 2.0 * ELECTRON_MASS_MEV),
-                Emission::Alpha(x) => (Kind::Heavy, x, 0.0),
-            };
-            c.emitted_mev += energy_mev + extra;
-            match kind {
-                Kind::Photon => {
+        // Deposited where it is born: as `set_energy` would deposit a photon below the
+        // cutoff (only inside the grid: from outside, the stack's path first finds where it
+        // enters), and as `charged` would deposit an electron or heavy particle.
+        let at_birth = |e: Emission, pos: Vec3| match e {
+            Emission::Photon(x) => x < cutoff_mev && self.model.voxel_at(pos).is_some(),
+            Emission::Electron(_) => !electrons_transported,
+            Emission::Alpha(_) => true,
+            Emission::Positron(_) => false,
+        };
+        self.source.emit(
+            &mut lane.rng,
+            |e, pos| !at_birth(e, pos),
+            |e, pos, dir| {
+                let (kind, energy_mev, extra) = match e {
+                    Emission::Photon(x) => (Kind::Photon, x, 0.0),
+                    Emission::Electron(x) => (Kind::Electron, x, 0.0),
+                    Emission::Positron(x) => (Kind::Positron, x, 2.0 * ELECTRON_MASS_MEV),
+                    Emission::Alpha(x) => (Kind::Heavy, x, 0.0),
+                };
+                c.emitted_mev += energy_mev + extra;
+                if kind == Kind::Photon {
                     c.primary_photons += 1;
-                    if energy_mev < cutoff_mev {
-                        // As `set_energy` would deposit it (only inside the grid: from
-                        // outside, the stack's path first finds where it enters).
-                        if let Some(v) = self.model.voxel_at(pos) {
-                            Self::deposit(deposits, c, Some(v), energy_mev);
-                            c.cutoff_mev += energy_mev;
-                            return;
-                        }
-                    }
                 }
-                Kind::Electron | Kind::Heavy if kind == Kind::Heavy || !electrons_transported => {
-                    // As `charged` would deposit it.
-                    if energy_mev > 0.0 {
-                        let v = self.model.voxel_at(pos);
+                if at_birth(e, pos) {
+                    let v = self.model.voxel_at(pos);
+                    if kind == Kind::Photon {
+                        Self::deposit(deposits, c, v, energy_mev);
+                        c.cutoff_mev += energy_mev;
+                    } else if energy_mev > 0.0 {
                         Self::deposit(deposits, c, v, energy_mev);
                         if v.is_some() && kind == Kind::Electron {
                             c.electron_deposited_mev += energy_mev;
@@ -725,17 +728,16 @@ impl<'a> Simulation<'a> {
                     }
                     return;
                 }
-                _ => {}
-            }
-            stack.push(Particle {
-                kind,
-                energy_mev,
-                position_mm: pos,
-                direction: dir,
-                primary: kind == Kind::Photon,
-                brems: false,
-            });
-        });
+                stack.push(Particle {
+                    kind,
+                    energy_mev,
+                    position_mm: pos,
+                    direction: dir,
+                    primary: kind == Kind::Photon,
+                    brems: false,
+                });
+            },
+        );
     }
 
     #[inline]

@@ -181,9 +181,17 @@ impl Source {
     }
 
     /// Samples one history's primaries. For a beam, every emitted particle shares the
-    /// beam direction; otherwise each photon gets its own isotropic direction.
+    /// beam direction; otherwise the first gets the direction sampled with the position
+    /// and each later one its own isotropic direction, drawn only where
+    /// `needs_direction(emission, position)` says that it will be transported (a particle
+    /// deposited where it is born gets the first one's direction, unused).
     #[inline(always)]
-    pub fn emit(&self, rng: &mut StreamRng, mut out: impl FnMut(Emission, Vec3, Vec3)) {
+    pub fn emit(
+        &self,
+        rng: &mut StreamRng,
+        needs_direction: impl Fn(Emission, Vec3) -> bool,
+        mut out: impl FnMut(Emission, Vec3, Vec3),
+    ) {
         let (pos, dir) = self.spatial.sample(rng);
         match &self.spectrum {
             Spectrum::Mono { energy_mev } => out(Emission::Photon(*energy_mev), pos, dir),
@@ -204,7 +212,7 @@ impl Source {
                 });
                 let isotropic = !matches!(self.spatial, Spatial::Beam { .. });
                 for e in buf[..n].iter().flatten().copied().chain(extra) {
-                    let d = if isotropic && !first {
+                    let d = if isotropic && !first && needs_direction(e, pos) {
                         Vec3::from_array(rng.isotropic_table())
                     } else {
                         dir
@@ -214,5 +222,51 @@ impl Source {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pedisim_core::rng::domain;
+
+    /// A Tc-99m decay (several emissions) sampled three times from the same stream: the
+    /// emissions are the same whatever `needs_direction` says; where it says no, a later
+    /// emission gets the first one's direction (nothing drawn), where it says yes, its own.
+    #[test]
+    fn directions_are_drawn_only_where_asked() {
+        let src = Source::new(
+            Spatial::Point {
+                position_mm: Vec3::new(1.0, 2.0, 3.0),
+            },
+            Spectrum::Nuclide(Box::new(DecaySampler::new("Tc-99m").unwrap())),
+        );
+        let mut several = 0;
+        for i in 0..200 {
+            let sample = |ask: &dyn Fn(Emission) -> bool| {
+                let mut out = Vec::new();
+                let mut rng = StreamRng::new(3, domain::SETUP, i);
+                src.emit(&mut rng, |e, _| ask(e), |e, _, d| out.push((e, d)));
+                out
+            };
+            let none = sample(&|_| false);
+            let all = sample(&|_| true);
+            let photons = sample(&|e| matches!(e, Emission::Photon(x) if x >= 1e-3));
+            let emissions = |v: &[(Emission, Vec3)]| v.iter().map(|p| p.0).collect::<Vec<_>>();
+            assert_eq!(emissions(&none), emissions(&all));
+            assert_eq!(emissions(&none), emissions(&photons));
+            if none.len() < 2 {
+                continue;
+            }
+            several += 1;
+            let first = none[0].1;
+            assert!(none.iter().all(|p| p.1 == first), "no draw asked");
+            assert!(all[1..].iter().all(|p| p.1 != first), "a draw for each");
+            for (k, p) in photons.iter().enumerate().skip(1) {
+                let own = matches!(p.0, Emission::Photon(x) if x >= 1e-3);
+                assert_eq!(p.1 != first, own, "emission {k} of decay {i}");
+            }
+        }
+        assert!(several > 100, "{several} decays with several emissions");
     }
 }

@@ -453,7 +453,13 @@ fn local_emissions_are_deposited_at_the_decay_site() {
     let (mut electrons, mut below_cutoff) = (0.0, 0.0);
     for i in 0..n {
         let mut rng = StreamRng::new(seed, domain::HISTORY, i);
-        src.emit(&mut rng, |e, _, _| match e {
+        // (Directions are drawn for the photons above the cutoff and the positrons only.)
+        let transported = |e: Emission, _| match e {
+            Emission::Photon(x) => x >= 1e-3,
+            Emission::Positron(_) => true,
+            _ => false,
+        };
+        src.emit(&mut rng, transported, |e, _, _| match e {
             Emission::Electron(x) => electrons += x,
             Emission::Photon(x) if x < 1e-3 => below_cutoff += x,
             _ => {}
