@@ -241,7 +241,7 @@ fn svalues_files_follow_the_documented_layout() {
                 "--size",
                 "5",
                 "--histories",
-                "5000",
+                "50000",
                 "--threads",
                 threads,
                 "-q",
@@ -262,7 +262,7 @@ fn svalues_files_follow_the_documented_layout() {
     assert_eq!(attr("units_s_value"), "mGy/(MBq s)");
     assert!(attr("command_line").contains("svalues --nuclide Lu-177"));
     assert_eq!(h5::read_attr_u64(&p, "/", "size").unwrap(), 5);
-    assert_eq!(h5::read_attr_u64(&p, "/", "histories").unwrap(), 5000);
+    assert_eq!(h5::read_attr_u64(&p, "/", "histories").unwrap(), 50000);
     assert_eq!(h5::read_attr_u64(&p, "/", "threads").unwrap(), 1);
     // Nominal density of soft_tissue (data/materials.toml), used when none is given.
     let rho = h5::read_attr_f64(&p, "/", "density_g_cm3").unwrap();
