@@ -163,19 +163,22 @@ impl StreamRng {
     /// An isotropic unit direction `[u, v, w]`.
     #[inline]
     pub fn isotropic(&mut self) -> [f64; 3] {
-        let w = 2.0 * self.uniform() - 1.0;
-        let s = (1.0 - w * w).max(0.0).sqrt();
-        let (c, sn) = self.azimuth();
-        [s * c, s * sn, w]
+        self.isotropic_with(Self::azimuth)
     }
 
     /// An isotropic unit direction `[u, v, w]` with the azimuth of
     /// [`Self::azimuth_table`] (the photon and electron transport's version).
     #[inline(always)]
     pub fn isotropic_table(&mut self) -> [f64; 3] {
+        self.isotropic_with(Self::azimuth_table)
+    }
+
+    /// w uniform in [-1, 1), then the azimuth `(cos phi, sin phi)` from `azimuth`.
+    #[inline(always)]
+    fn isotropic_with(&mut self, azimuth: impl FnOnce(&mut Self) -> (f64, f64)) -> [f64; 3] {
         let w = 2.0 * self.uniform() - 1.0;
         let s = (1.0 - w * w).max(0.0).sqrt();
-        let (c, sn) = self.azimuth_table();
+        let (c, sn) = azimuth(self);
         [s * c, s * sn, w]
     }
 }

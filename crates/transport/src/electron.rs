@@ -190,18 +190,18 @@ impl<'a> Simulation<'a> {
         self.condensed_history_body(tables, p, lane, c, deposits);
     }
 
-    /// [`Self::condensed_history_body`] compiled for the x86-64-v3 instruction set.
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx,avx2,bmi1,bmi2,fma,lzcnt,movbe,popcnt,sse3,ssse3,sse4.1,sse4.2")]
-    fn condensed_history_v3(
-        &self,
-        tables: &ElectronTables,
-        p: Particle,
-        lane: &mut Lane,
-        c: &mut Counters,
-        deposits: &mut Vec<(u32, u64)>,
-    ) {
-        self.condensed_history_body(tables, p, lane, c, deposits);
+    crate::kernel::x86_64_v3! {
+        /// [`Self::condensed_history_body`] compiled for the x86-64-v3 instruction set.
+        fn condensed_history_v3(
+            &self,
+            tables: &ElectronTables,
+            p: Particle,
+            lane: &mut Lane,
+            c: &mut Counters,
+            deposits: &mut Vec<(u32, u64)>,
+        ) {
+            self.condensed_history_body(tables, p, lane, c, deposits);
+        }
     }
 
     /// The transport of [`Self::condensed_history`], inlined into both of its builds.

@@ -321,18 +321,37 @@ pub struct Simulation<'a> {
     pub(crate) electrons: Option<&'a ElectronTables>,
 }
 
-/// True if the processor has the x86-64-v3 features `run_chunk_v3` is built for (the
-/// standard library caches the detection).
+/// Compiles the function it wraps for the x86-64-v3 instruction set (x86-64 only). Such a
+/// function may be called only where [`has_x86_64_v3`] is true: the two name the same
+/// features, here, and nowhere else.
+macro_rules! x86_64_v3 {
+    ($f:item) => {
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(
+            enable = "avx,avx2,bmi1,bmi2,fma,lzcnt,movbe,popcnt,sse3,ssse3,sse4.1,sse4.2"
+        )]
+        $f
+    };
+}
+pub(crate) use x86_64_v3;
+
+/// True if the processor has every feature of [`x86_64_v3`] (the standard library caches
+/// the detection).
 #[cfg(target_arch = "x86_64")]
 pub(crate) fn has_x86_64_v3() -> bool {
-    std::is_x86_feature_detected!("avx2")
-        && std::is_x86_feature_detected!("fma")
-        && std::is_x86_feature_detected!("bmi1")
-        && std::is_x86_feature_detected!("bmi2")
-        && std::is_x86_feature_detected!("lzcnt")
-        && std::is_x86_feature_detected!("movbe")
-        && std::is_x86_feature_detected!("popcnt")
-        && std::is_x86_feature_detected!("sse4.2")
+    use std::is_x86_feature_detected as has;
+    has!("avx")
+        && has!("avx2")
+        && has!("bmi1")
+        && has!("bmi2")
+        && has!("fma")
+        && has!("lzcnt")
+        && has!("movbe")
+        && has!("popcnt")
+        && has!("sse3")
+        && has!("ssse3")
+        && has!("sse4.1")
+        && has!("sse4.2")
 }
 
 /// Histories in flight per worker. While one history waits for the memory holding the
@@ -607,18 +626,18 @@ impl<'a> Simulation<'a> {
         self.run_chunk_body(seed, batch_offset, range, tally, s)
     }
 
-    /// [`Self::run_chunk_body`] compiled for the x86-64-v3 instruction set.
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx,avx2,bmi1,bmi2,fma,lzcnt,movbe,popcnt,sse3,ssse3,sse4.1,sse4.2")]
-    fn run_chunk_v3(
-        &self,
-        seed: u64,
-        batch_offset: u64,
-        range: std::ops::Range<u64>,
-        tally: &EnergyTally,
-        s: &mut Scratch,
-    ) -> Counters {
-        self.run_chunk_body(seed, batch_offset, range, tally, s)
+    x86_64_v3! {
+        /// [`Self::run_chunk_body`] compiled for the x86-64-v3 instruction set.
+        fn run_chunk_v3(
+            &self,
+            seed: u64,
+            batch_offset: u64,
+            range: std::ops::Range<u64>,
+            tally: &EnergyTally,
+            s: &mut Scratch,
+        ) -> Counters {
+            self.run_chunk_body(seed, batch_offset, range, tally, s)
+        }
     }
 
     /// Runs the histories of one chunk, [`LANES`] at a time, round-robin: each turn of a
@@ -690,15 +709,14 @@ impl<'a> Simulation<'a> {
         c.histories += 1;
         let stack = &mut lane.stack;
         let cutoff_mev = self.settings.photon_cutoff_mev;
-        let electrons_transported = self.settings.charged == ChargedParticleModel::CondensedHistory
-            && self.electrons.is_some();
-        // Deposited where it is born: as `set_energy` would deposit a photon below the
-        // cutoff (only inside the grid: from outside, the stack's path first finds where it
-        // enters), and as `charged` would deposit an electron or heavy particle.
+        // Deposited where it is born: as `set_energy` deposits a photon below the cutoff
+        // (only inside the grid: from outside, the stack's path first finds where it
+        // enters), and as `charged` deposits an electron or heavy particle it does not
+        // transport.
         let at_birth = |e: Emission, pos: Vec3| match e {
             Emission::Photon(x) => x < cutoff_mev && self.model.voxel_at(pos).is_some(),
-            Emission::Electron(_) => !electrons_transported,
-            Emission::Alpha(_) => true,
+            Emission::Electron(_) => !self.transports(Kind::Electron),
+            Emission::Alpha(_) => !self.transports(Kind::Heavy),
             Emission::Positron(_) => false,
         };
         self.source.emit(
@@ -718,13 +736,9 @@ impl<'a> Simulation<'a> {
                 if at_birth(e, pos) {
                     let v = self.model.voxel_at(pos);
                     if kind == Kind::Photon {
-                        Self::deposit(deposits, c, v, energy_mev);
-                        c.cutoff_mev += energy_mev;
-                    } else if energy_mev > 0.0 {
-                        Self::deposit(deposits, c, v, energy_mev);
-                        if v.is_some() && kind == Kind::Electron {
-                            c.electron_deposited_mev += energy_mev;
-                        }
+                        Self::deposit_below_cutoff(deposits, c, v, energy_mev);
+                    } else {
+                        Self::deposit_charged_here(deposits, c, v, kind, energy_mev);
                     }
                     return;
                 }
@@ -756,6 +770,47 @@ impl<'a> Simulation<'a> {
         }
     }
 
+    /// True if a charged particle of `kind` is transported by condensed history, false if
+    /// it deposits its kinetic energy where it is (heavy particles always do).
+    #[inline(always)]
+    fn transports(&self, kind: Kind) -> bool {
+        kind != Kind::Heavy
+            && self.settings.charged == ChargedParticleModel::CondensedHistory
+            && self.electrons.is_some()
+    }
+
+    /// A charged particle's kinetic energy deposited in voxel `v` (escaped if `None`),
+    /// counted as electron energy unless the particle is heavy.
+    #[inline(always)]
+    fn deposit_charged_here(
+        deposits: &mut Vec<(u32, u64)>,
+        c: &mut Counters,
+        v: Option<usize>,
+        kind: Kind,
+        energy_mev: f64,
+    ) {
+        if energy_mev > 0.0 {
+            Self::deposit(deposits, c, v, energy_mev);
+            if v.is_some() && kind != Kind::Heavy {
+                c.electron_deposited_mev += energy_mev;
+            }
+        }
+    }
+
+    /// A photon below the cutoff deposited in voxel `v` (escaped if `None`).
+    #[inline(always)]
+    fn deposit_below_cutoff(
+        deposits: &mut Vec<(u32, u64)>,
+        c: &mut Counters,
+        v: Option<usize>,
+        energy_mev: f64,
+    ) {
+        Self::deposit(deposits, c, v, energy_mev);
+        if v.is_some() {
+            c.cutoff_mev += energy_mev;
+        }
+    }
+
     /// Electrons, positrons and heavy particles: local deposition (see
     /// [`ChargedParticleModel::LocalDeposition`]).
     fn charged(
@@ -765,27 +820,14 @@ impl<'a> Simulation<'a> {
         c: &mut Counters,
         deposits: &mut Vec<(u32, u64)>,
     ) {
-        if p.kind != Kind::Heavy {
-            if let (ChargedParticleModel::CondensedHistory, Some(tables)) =
-                (self.settings.charged, self.electrons)
-            {
-                self.condensed_history(tables, p, lane, c, deposits);
-                return;
-            }
+        if let (true, Some(tables)) = (self.transports(p.kind), self.electrons) {
+            self.condensed_history(tables, p, lane, c, deposits);
+            return;
         }
-        match self.settings.charged {
-            ChargedParticleModel::LocalDeposition | ChargedParticleModel::CondensedHistory => {
-                let v = self.model.voxel_at(p.position_mm);
-                if p.energy_mev > 0.0 {
-                    Self::deposit(deposits, c, v, p.energy_mev);
-                    if v.is_some() && p.kind != Kind::Heavy {
-                        c.electron_deposited_mev += p.energy_mev;
-                    }
-                }
-                if p.kind == Kind::Positron {
-                    Self::annihilate(p.position_mm, &mut lane.rng, &mut lane.stack);
-                }
-            }
+        let v = self.model.voxel_at(p.position_mm);
+        Self::deposit_charged_here(deposits, c, v, p.kind, p.energy_mev);
+        if p.kind == Kind::Positron {
+            Self::annihilate(p.position_mm, &mut lane.rng, &mut lane.stack);
         }
     }
 
@@ -856,11 +898,7 @@ impl<'a> Simulation<'a> {
     ) -> bool {
         let e = lane.energy_mev;
         if e < self.settings.photon_cutoff_mev {
-            let v = self.model.voxel_at(lane.pos);
-            Self::deposit(deposits, c, v, e);
-            if v.is_some() {
-                c.cutoff_mev += e;
-            }
+            Self::deposit_below_cutoff(deposits, c, self.model.voxel_at(lane.pos), e);
             return false;
         }
         let idx = self.tables.grid().index(e);
